@@ -1,0 +1,12 @@
+// Package companiontest provides a fake OpenAI-compatible API server for
+// tests, examples and load tests, in the manner of net/http/httptest.
+//
+// [NewServer] starts it on a random loopback port; point any OpenAI client
+// at its URL. It serves chat completions (JSON, and SSE streams ending in
+// "data: [DONE]"), embeddings, moderations, files and the whole batch
+// lifecycle. Its answers are deterministic functions of the request (a small
+// scripted tutor that knows some physics and maths in English and Chinese),
+// its token counts are real (tiktoken, offline encodings), its latency
+// follows a [Latency] model and it injects [Fault]s on request. It records
+// every request for assertions.
+package companiontest
