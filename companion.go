@@ -1,0 +1,285 @@
+// Package companion makes LLM tutoring dialogues fast, cheap and safe. A
+// host builds one [Companion] with [New] and calls [Companion.Ask] or
+// [Companion.AskStream] for every student turn.
+//
+// A turn runs through these stages, in order, each optional and
+// replaceable by an option:
+//
+//	cache lookup → prompt build → limiter → upstream call → post-processing → cache fill
+//
+// With no options, Companion is a thin pass-through to the OpenAI chat API
+// through github.com/sashabaranov/go-openai, with a concurrency limit of
+// [DefaultConcurrency]. [Companion.CreateChatCompletion] and
+// [Companion.CreateChatCompletionStream] have go-openai's signatures, so a
+// Companion can stand where a host had an *openai.Client behind an
+// interface.
+//
+// Errors are typed: input problems are [*InputError]s (matching
+// [ErrEmptyQuestion], [ErrInvalidUTF8], …), upstream failures are
+// [*UpstreamError]s (matching [ErrUnreachable], [ErrMalformedResponse],
+// [ErrStreamInterrupted] or [ErrStatus], and unwrapping to go-openai's
+// errors), blocked answers are [*BlockedError]s, and a done context gives
+// the context's error.
+package companion
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// Companion answers student turns. It is safe for concurrent use; build one
+// per process and share it.
+type Companion struct {
+	client   *openai.Client
+	bridge   *openai.Client // serves CreateChatCompletionStream from a Stream
+	model    string
+	cache    Cache
+	prompt   PromptBuilder
+	limiter  Limiter
+	post     PostProcessor
+	log      *slog.Logger
+	maxBytes int
+}
+
+// New returns a Companion configured by opts. It returns a [*ConfigError]
+// (matching [ErrInvalidConfig]) when an option is invalid.
+func New(opts ...Option) (*Companion, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if len(cfg.errs) > 0 {
+		return nil, cfg.errs[0]
+	}
+	hc := cfg.httpClient
+	if hc == nil {
+		hc = &http.Client{Transport: cfg.transport} // nil transport means http.DefaultTransport
+	}
+	oc := openai.DefaultConfig(cfg.apiKey)
+	oc.BaseURL = cfg.baseURL
+	oc.HTTPClient = hc
+	c := &Companion{
+		client:   openai.NewClientWithConfig(oc),
+		model:    cfg.model,
+		cache:    cfg.cache,
+		prompt:   cfg.prompt,
+		limiter:  cfg.limiter,
+		post:     cfg.post,
+		log:      cfg.log(),
+		maxBytes: cfg.maxQuestionBytes,
+	}
+	if c.limiter == nil && cfg.concurrency > 0 {
+		c.limiter = NewSemaphore(cfg.concurrency)
+	}
+	bc := openai.DefaultConfig("")
+	bc.BaseURL = "http://companion.invalid/v1"
+	bc.HTTPClient = bridgeDoer{}
+	c.bridge = openai.NewClientWithConfig(bc)
+	return c, nil
+}
+
+// Model returns the default model, "" if none was set.
+func (c *Companion) Model() string { return c.model }
+
+// turn is one question on its way through the stages.
+type turn struct {
+	q     Question // validated, Model resolved
+	start time.Time
+	t     Timings
+	// req is the upstream request; for the chat-completion mirrors it is
+	// the caller's, and the prompt stage does not run.
+	req       openai.ChatCompletionRequest
+	raw       bool
+	cacheable bool
+	saved     int
+}
+
+// newTurn validates q and resolves its model.
+func (c *Companion) newTurn(q Question) (*turn, error) {
+	t := &turn{q: q, start: time.Now(), cacheable: !q.Personal}
+	if t.q.Model == "" {
+		t.q.Model = c.model
+	}
+	if err := t.q.validate(c.maxBytes); err != nil {
+		return nil, err
+	}
+	if t.q.Model == "" {
+		return nil, &InputError{Field: "Model", Err: ErrNoModel}
+	}
+	return t, nil
+}
+
+// lookup runs the cache stage; errors count as misses.
+func (c *Companion) lookup(ctx context.Context, t *turn) (CacheHit, bool) {
+	if c.cache == nil || !t.cacheable {
+		return CacheHit{}, false
+	}
+	s := time.Now()
+	hit, ok, err := c.cache.Lookup(ctx, &t.q)
+	t.t.Cache = time.Since(s)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.LogAttrs(ctx, slog.LevelWarn, "companion: cache lookup failed", slog.Any("err", err))
+		}
+		return CacheHit{}, false
+	}
+	return hit, ok
+}
+
+// store runs the cache fill for a clean, complete, non-personal answer.
+func (c *Companion) store(ctx context.Context, t *turn, a *Answer) {
+	if c.cache == nil || !t.cacheable || a.Source != SourceUpstream || a.FinishReason != string(openai.FinishReasonStop) || !a.Verdict.clean() {
+		return
+	}
+	if err := c.cache.Store(ctx, &t.q, a); err != nil && ctx.Err() == nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "companion: cache store failed", slog.Any("err", err))
+	}
+}
+
+// hitAnswer builds the answer of a cache hit.
+func (t *turn) hitAnswer(hit CacheHit) *Answer {
+	model := hit.Model
+	if model == "" {
+		model = t.q.Model
+	}
+	t.t.Total = time.Since(t.start)
+	t.t.FirstToken = t.t.Total
+	return &Answer{
+		Text: hit.Text, Source: hit.Source, Similarity: hit.Similarity, Model: model,
+		FinishReason: string(openai.FinishReasonStop), Timings: t.t,
+	}
+}
+
+// build runs the prompt stage and fills t.req.
+func (c *Companion) build(ctx context.Context, t *turn) error {
+	if t.raw {
+		return nil
+	}
+	s := time.Now()
+	p, err := c.prompt.BuildPrompt(ctx, &t.q)
+	t.t.Prompt = time.Since(s)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return err
+	}
+	t.saved = max(p.TokensBefore-p.TokensAfter, 0)
+	t.req = openai.ChatCompletionRequest{
+		Model:               t.q.Model,
+		Messages:            p.Messages,
+		MaxCompletionTokens: t.q.MaxTokens,
+	}
+	return nil
+}
+
+// acquire runs the limiter stage. The returned release is safe to call
+// more than once, from any goroutine.
+func (c *Companion) acquire(ctx context.Context, t *turn, promptTokens int) (func(), error) {
+	if c.limiter == nil {
+		return func() {}, nil
+	}
+	s := time.Now()
+	release, err := c.limiter.Acquire(ctx, promptTokens)
+	t.t.Queue = time.Since(s)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, err
+	}
+	var once sync.Once
+	return func() { once.Do(release) }, nil
+}
+
+// check runs post-processing on a whole answer.
+func (c *Companion) check(ctx context.Context, t *turn, text string) (Verdict, error) {
+	if c.post == nil {
+		return Verdict{}, nil
+	}
+	s := time.Now()
+	v, err := c.post.Check(ctx, &t.q, text)
+	t.t.Post += time.Since(s)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return v, ctxErr
+		}
+		return v, err
+	}
+	if v.Action == Block {
+		return v, &BlockedError{Verdict: v}
+	}
+	return v, nil
+}
+
+// Ask answers one question. It returns the answer, or an error: an
+// [*InputError] for a bad question, an [*UpstreamError] when the model's
+// API fails, a [*BlockedError] when post-processing blocks the answer, or
+// ctx's error when ctx is done first.
+func (c *Companion) Ask(ctx context.Context, q Question) (*Answer, error) {
+	t, err := c.newTurn(q)
+	if err != nil {
+		return nil, err
+	}
+	return c.ask(ctx, t)
+}
+
+func (c *Companion) ask(ctx context.Context, t *turn) (*Answer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if hit, ok := c.lookup(ctx, t); ok {
+		return t.hitAnswer(hit), nil
+	}
+	if err := c.build(ctx, t); err != nil {
+		return nil, err
+	}
+	release, err := c.acquire(ctx, t, 0)
+	if err != nil {
+		return nil, err
+	}
+	s := time.Now()
+	resp, err := c.client.CreateChatCompletion(ctx, t.req)
+	release()
+	t.t.Upstream = time.Since(s)
+	t.t.FirstToken = time.Since(t.start)
+	if err != nil {
+		return nil, classify(ctx, err)
+	}
+	if len(resp.Choices) == 0 {
+		return nil, &UpstreamError{Kind: ErrMalformedResponse, Err: errNoChoices}
+	}
+	choice := resp.Choices[0]
+	a := &Answer{
+		Text:         choice.Message.Content,
+		Source:       SourceUpstream,
+		Model:        resp.Model,
+		FinishReason: string(choice.FinishReason),
+		Usage: Usage{
+			PromptTokens:     resp.Usage.PromptTokens,
+			CompletionTokens: resp.Usage.CompletionTokens,
+			TotalTokens:      resp.Usage.TotalTokens,
+		},
+		TokensSaved: t.saved,
+	}
+	if a.Model == "" {
+		a.Model = t.req.Model
+	}
+	v, err := c.check(ctx, t, a.Text)
+	if err != nil {
+		return nil, err
+	}
+	a.Verdict = v
+	if v.Action == Rewrite {
+		a.Text = v.Text
+	}
+	c.store(ctx, t, a)
+	t.t.Total = time.Since(t.start)
+	a.Timings = t.t
+	return a, nil
+}

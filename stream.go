@@ -1,0 +1,374 @@
+package companion
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// Stream is an answer arriving piece by piece, from [Companion.AskStream].
+// A cache hit is replayed as a stream too, so callers have one code path.
+//
+// Call Recv until it returns io.EOF (then Answer holds the whole answer) or
+// another error; call Close when done, in every case. Recv is not safe for
+// concurrent use; Close may be called from another goroutine to abort a
+// Recv that is waiting.
+type Stream struct {
+	c   *Companion
+	ctx context.Context
+	t   *turn
+	src deltaSource
+
+	guard  StreamGuard // checks the stream as it arrives, or
+	buffer bool        // holds it all back for PostProcessor.Check
+	held   []string
+	raw    strings.Builder // the upstream's text
+	out    strings.Builder // the text released to the caller
+
+	pending []string
+	verdict Verdict
+	hit     *CacheHit
+	answer  *Answer
+	err     error
+	done    bool
+	first   bool
+	release func()
+	closed  atomic.Bool
+}
+
+// Chunk is a piece of a streamed answer.
+type Chunk struct {
+	Text string
+}
+
+// deltaSource yields the pieces of an answer; io.EOF after the last.
+type deltaSource interface {
+	next() (string, error)
+	close()
+}
+
+// AskStream answers one question as a stream. Errors before the first
+// piece (a bad question, a cancelled context while queued, an upstream
+// that refuses the request) are returned here; later ones by
+// [Stream.Recv]. It returns the same kinds of errors as [Companion.Ask].
+func (c *Companion) AskStream(ctx context.Context, q Question) (*Stream, error) {
+	t, err := c.newTurn(q)
+	if err != nil {
+		return nil, err
+	}
+	return c.stream(ctx, t)
+}
+
+func (c *Companion) stream(ctx context.Context, t *turn) (*Stream, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s := &Stream{c: c, ctx: ctx, t: t, release: func() {}}
+	if hit, ok := c.lookup(ctx, t); ok {
+		s.hit = &hit
+		s.src = &replaySource{ctx: ctx, chunks: splitChunks(hit.Text)}
+		return s, nil
+	}
+	if err := c.build(ctx, t); err != nil {
+		return nil, err
+	}
+	release, err := c.acquire(ctx, t, 0)
+	if err != nil {
+		return nil, err
+	}
+	req := t.req
+	req.Stream = true
+	if req.StreamOptions == nil || !req.StreamOptions.IncludeUsage {
+		req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
+	}
+	up, err := c.client.CreateChatCompletionStream(ctx, req)
+	if err != nil {
+		release()
+		return nil, classify(ctx, err)
+	}
+	s.release = release
+	s.src = &upstreamSource{s: up, model: req.Model, start: time.Now()}
+	if c.post != nil {
+		if g, ok := c.post.(StreamGuarder); ok {
+			s.guard = g.GuardStream(ctx, &t.q)
+		} else {
+			s.buffer = true
+		}
+	}
+	return s, nil
+}
+
+// Source says where the answer comes from; it is known before the first
+// piece.
+func (s *Stream) Source() Source {
+	if s.hit != nil {
+		return s.hit.Source
+	}
+	return SourceUpstream
+}
+
+// Recv returns the next piece of the answer, io.EOF after the last one, or
+// an error: ctx's error when it is done, an [*UpstreamError] when the
+// upstream fails (for example [ErrStreamInterrupted]), a [*BlockedError]
+// when post-processing blocks the answer (nothing blocked is ever
+// returned), or [ErrStreamClosed] after Close.
+func (s *Stream) Recv() (Chunk, error) {
+	for {
+		if s.closed.Load() {
+			return Chunk{}, ErrStreamClosed
+		}
+		if len(s.pending) > 0 {
+			text := s.pending[0]
+			s.pending = s.pending[1:]
+			if !s.first {
+				s.first = true
+				s.t.t.FirstToken = time.Since(s.t.start)
+			}
+			return Chunk{Text: text}, nil
+		}
+		if s.err != nil {
+			return Chunk{}, s.err
+		}
+		if s.done {
+			return Chunk{}, io.EOF
+		}
+		s.step()
+	}
+}
+
+// step pulls one piece from the source through the guard.
+func (s *Stream) step() {
+	delta, err := s.src.next()
+	if errors.Is(err, io.EOF) {
+		s.finish()
+		return
+	}
+	if err != nil {
+		s.fail(classify(s.ctx, err))
+		return
+	}
+	if delta == "" {
+		return
+	}
+	s.raw.WriteString(delta)
+	switch {
+	case s.guard != nil:
+		start := time.Now()
+		safe, err := s.guard.Push(delta)
+		s.t.t.Post += time.Since(start)
+		if err != nil {
+			s.fail(s.guardErr(err))
+			return
+		}
+		s.emit(safe)
+	case s.buffer:
+		s.held = append(s.held, delta)
+	default:
+		s.emit(delta)
+	}
+}
+
+func (s *Stream) emit(text string) {
+	if text != "" {
+		s.pending = append(s.pending, text)
+		s.out.WriteString(text)
+	}
+}
+
+func (s *Stream) guardErr(err error) error {
+	if ctxErr := s.ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	return err
+}
+
+// finish runs the end of the turn: the last check, the answer, the cache
+// fill.
+func (s *Stream) finish() {
+	switch {
+	case s.guard != nil:
+		start := time.Now()
+		safe, v, err := s.guard.Finish()
+		s.t.t.Post += time.Since(start)
+		if err == nil && v.Action == Block {
+			err = &BlockedError{Verdict: v}
+		}
+		if err != nil {
+			s.fail(s.guardErr(err))
+			return
+		}
+		s.verdict = v
+		s.emit(safe)
+	case s.buffer:
+		v, err := s.c.check(s.ctx, s.t, s.raw.String())
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		s.verdict = v
+		if v.Action == Rewrite {
+			for _, c := range splitChunks(v.Text) {
+				s.emit(c)
+			}
+		} else {
+			for _, c := range s.held {
+				s.emit(c)
+			}
+		}
+		s.held = nil
+	}
+	s.release()
+	s.done = true
+	s.answer = s.buildAnswer()
+	if s.hit == nil {
+		s.c.store(s.ctx, s.t, s.answer)
+	}
+	s.t.t.Total = time.Since(s.t.start)
+	s.answer.Timings = s.t.t
+}
+
+func (s *Stream) buildAnswer() *Answer {
+	if s.hit != nil {
+		a := s.t.hitAnswer(*s.hit)
+		return a
+	}
+	up := s.src.(*upstreamSource)
+	s.t.t.Upstream = up.end.Sub(up.start)
+	return &Answer{
+		Text:         s.out.String(),
+		Source:       SourceUpstream,
+		Model:        up.model,
+		FinishReason: up.finish,
+		Usage:        up.usage,
+		TokensSaved:  s.t.saved,
+		Verdict:      s.verdict,
+	}
+}
+
+func (s *Stream) fail(err error) {
+	s.err = err
+	s.pending = nil
+	s.src.close()
+	s.release()
+}
+
+// Answer returns the whole answer once Recv has returned io.EOF, and nil
+// before that or after an error.
+func (s *Stream) Answer() *Answer {
+	if !s.done || s.err != nil {
+		return nil
+	}
+	return s.answer
+}
+
+// Close ends the stream and frees what it holds (the upstream connection,
+// the limiter's slot). It is safe to call more than once and from another
+// goroutine than Recv's.
+func (s *Stream) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.src.close()
+	s.release()
+	return nil
+}
+
+// upstreamSource reads the deltas of a go-openai stream.
+type upstreamSource struct {
+	s          *openai.ChatCompletionStream
+	model      string
+	finish     string
+	usage      Usage
+	start, end time.Time
+}
+
+func (u *upstreamSource) next() (string, error) {
+	for {
+		resp, err := u.s.Recv()
+		if errors.Is(err, io.EOF) {
+			u.end = time.Now()
+			if u.finish == "" {
+				// The stream ended without a finish reason: the
+				// connection dropped or the framing broke.
+				return "", io.ErrUnexpectedEOF
+			}
+			return "", io.EOF
+		}
+		if err != nil {
+			return "", err
+		}
+		if resp.Model != "" {
+			u.model = resp.Model
+		}
+		if resp.Usage != nil {
+			u.usage = Usage{
+				PromptTokens:     resp.Usage.PromptTokens,
+				CompletionTokens: resp.Usage.CompletionTokens,
+				TotalTokens:      resp.Usage.TotalTokens,
+			}
+		}
+		if len(resp.Choices) == 0 {
+			continue
+		}
+		ch := resp.Choices[0]
+		if ch.FinishReason != "" {
+			u.finish = string(ch.FinishReason)
+		}
+		if ch.Delta.Content != "" {
+			return ch.Delta.Content, nil
+		}
+	}
+}
+
+func (u *upstreamSource) close() { u.s.Close() }
+
+// replaySource replays a cached answer in several pieces.
+type replaySource struct {
+	ctx    context.Context
+	chunks []string
+}
+
+func (r *replaySource) next() (string, error) {
+	if err := r.ctx.Err(); err != nil {
+		return "", err
+	}
+	if len(r.chunks) == 0 {
+		return "", io.EOF
+	}
+	c := r.chunks[0]
+	r.chunks = r.chunks[1:]
+	return c, nil
+}
+
+func (r *replaySource) close() { r.chunks = nil }
+
+// splitChunks cuts text into pieces of a few words (or a few CJK
+// characters), as a model would stream them. It never splits a rune.
+func splitChunks(text string) []string {
+	const (
+		target = 16 // bytes: about three English words or five CJK characters
+		limit  = 48
+	)
+	var out []string
+	start := 0
+	for i, r := range text {
+		n := i - start
+		if n == 0 {
+			continue
+		}
+		if n >= limit || n >= target && (unicode.IsSpace(r) || r >= 0x2E80 || unicode.IsPunct(r)) {
+			out = append(out, text[start:i])
+			start = i
+		}
+	}
+	if start < len(text) {
+		out = append(out, text[start:])
+	}
+	return out
+}
