@@ -48,10 +48,11 @@ func (c *Companion) rawCompletion(ctx context.Context, t *turn) (openai.ChatComp
 	if err != nil {
 		return openai.ChatCompletionResponse{}, err
 	}
-	resp, err := c.client.CreateChatCompletion(ctx, t.req)
+	wctx, w := watch(ctx)
+	resp, err := c.client.CreateChatCompletion(wctx, t.req)
 	release()
 	if err != nil {
-		return openai.ChatCompletionResponse{}, classify(ctx, err)
+		return openai.ChatCompletionResponse{}, classifyBody(ctx, err, w)
 	}
 	for i := range resp.Choices {
 		v, err := c.check(ctx, t, resp.Choices[i].Message.Content)

@@ -62,7 +62,7 @@ func New(opts ...Option) (*Companion, error) {
 	}
 	oc := openai.DefaultConfig(cfg.apiKey)
 	oc.BaseURL = cfg.baseURL
-	oc.HTTPClient = hc
+	oc.HTTPClient = watchDoer{hc}
 	c := &Companion{
 		client:   openai.NewClientWithConfig(oc),
 		model:    cfg.model,
@@ -244,12 +244,13 @@ func (c *Companion) ask(ctx context.Context, t *turn) (*Answer, error) {
 		return nil, err
 	}
 	s := time.Now()
-	resp, err := c.client.CreateChatCompletion(ctx, t.req)
+	wctx, w := watch(ctx)
+	resp, err := c.client.CreateChatCompletion(wctx, t.req)
 	release()
 	t.t.Upstream = time.Since(s)
 	t.t.FirstToken = time.Since(t.start)
 	if err != nil {
-		return nil, classify(ctx, err)
+		return nil, classifyBody(ctx, err, w)
 	}
 	if len(resp.Choices) == 0 {
 		return nil, &UpstreamError{Kind: ErrMalformedResponse, Err: errNoChoices}

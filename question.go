@@ -75,35 +75,45 @@ func (q *Question) validate(maxBytes int) error {
 	if maxBytes > 0 && len(q.Text) > maxBytes {
 		return &InputError{Field: "Text", Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTooLong, len(q.Text), maxBytes)}
 	}
-	if err := checkUTF8("Text", q.Text); err != nil {
-		return err
+	if !utf8.ValidString(q.Text) {
+		return invalidUTF8("Text")
 	}
-	if err := checkUTF8("SystemPrompt", q.SystemPrompt); err != nil {
-		return err
+	if !utf8.ValidString(q.SystemPrompt) {
+		return invalidUTF8("SystemPrompt")
 	}
 	for i, m := range q.History {
 		if !knownRole(m.Role) {
 			return &InputError{Field: fmt.Sprintf("History[%d].Role", i), Err: fmt.Errorf("%w %q", ErrUnknownRole, m.Role)}
 		}
-		if err := checkUTF8(fmt.Sprintf("History[%d].Content", i), m.Content); err != nil {
-			return err
+		if !utf8.ValidString(m.Content) {
+			return invalidUTF8(fmt.Sprintf("History[%d].Content", i))
 		}
 	}
 	for i, s := range q.Snippets {
-		if err := checkUTF8(fmt.Sprintf("Snippets[%d].Text", i), s.Text); err != nil {
-			return err
-		}
-		if err := checkUTF8(fmt.Sprintf("Snippets[%d].Summary", i), s.Summary); err != nil {
-			return err
+		switch {
+		case !utf8.ValidString(s.ID):
+			return invalidUTF8(fmt.Sprintf("Snippets[%d].ID", i))
+		case !utf8.ValidString(s.Text):
+			return invalidUTF8(fmt.Sprintf("Snippets[%d].Text", i))
+		case !utf8.ValidString(s.Summary):
+			return invalidUTF8(fmt.Sprintf("Snippets[%d].Summary", i))
 		}
 	}
 	for i, e := range q.Examples {
-		if err := checkUTF8(fmt.Sprintf("Examples[%d].Question", i), e.Question); err != nil {
-			return err
+		switch {
+		case !utf8.ValidString(e.Question):
+			return invalidUTF8(fmt.Sprintf("Examples[%d].Question", i))
+		case !utf8.ValidString(e.Answer):
+			return invalidUTF8(fmt.Sprintf("Examples[%d].Answer", i))
 		}
-		if err := checkUTF8(fmt.Sprintf("Examples[%d].Answer", i), e.Answer); err != nil {
-			return err
-		}
+	}
+	switch {
+	case !utf8.ValidString(q.Subject):
+		return invalidUTF8("Subject")
+	case !utf8.ValidString(q.Tenant):
+		return invalidUTF8("Tenant")
+	case !utf8.ValidString(q.Locale):
+		return invalidUTF8("Locale")
 	}
 	if len(q.Context) > 0 && !json.Valid(q.Context) {
 		return &InputError{Field: "Context", Err: ErrInvalidJSON}
@@ -111,12 +121,7 @@ func (q *Question) validate(maxBytes int) error {
 	return nil
 }
 
-func checkUTF8(field, s string) error {
-	if utf8.ValidString(s) {
-		return nil
-	}
-	return &InputError{Field: field, Err: ErrInvalidUTF8}
-}
+func invalidUTF8(field string) error { return &InputError{Field: field, Err: ErrInvalidUTF8} }
 
 func knownRole(r string) bool {
 	switch r {

@@ -346,7 +346,9 @@ func (r *replaySource) next() (string, error) {
 	return c, nil
 }
 
-func (r *replaySource) close() { r.chunks = nil }
+// close does nothing: Recv stops at Close, and next may be running in
+// another goroutine.
+func (r *replaySource) close() {}
 
 // splitChunks cuts text into pieces of a few words (or a few CJK
 // characters), as a model would stream them. It never splits a rune.

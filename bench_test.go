@@ -1,0 +1,97 @@
+package companion
+
+import (
+	"context"
+	"testing"
+
+	"github.com/companion-go/companion/companiontest"
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// BenchmarkAskPassThrough compares one turn through a pass-through
+// Companion (no cache, no prompt compression, no post-processing; the
+// default limiter) with the same request through a bare go-openai client,
+// on the same fake server over loopback. The difference of the ns/op is
+// Companion's overhead per call.
+//
+//	go test -run '^$' -bench AskPassThrough -count 6 . | benchstat -col /client -
+func BenchmarkAskPassThrough(b *testing.B) {
+	srv := companiontest.NewServer()
+	defer srv.Close()
+	ctx := context.Background()
+	q := Question{Text: "What is Newton's second law?", SystemPrompt: "You are a physics tutor."}
+	req := openai.ChatCompletionRequest{
+		Model: testModel,
+		Messages: []openai.ChatCompletionMessage{
+			{Role: RoleSystem, Content: q.SystemPrompt},
+			{Role: RoleUser, Content: q.Text},
+		},
+	}
+	c, err := New(WithBaseURL(srv.URL), WithModel(testModel))
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := bare(srv)
+
+	b.Run("client=go-openai", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := client.CreateChatCompletion(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("client=Ask", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Ask(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("client=CreateChatCompletion", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.CreateChatCompletion(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkStages measures Companion's own work per turn without any
+// network: validation, prompt assembly, the limiter and the answer, around
+// an upstream call that is not made (a cache hit), and the prompt stage
+// alone.
+func BenchmarkStages(b *testing.B) {
+	ctx := context.Background()
+	q := Question{Text: "What is Newton's second law?", SystemPrompt: "You are a physics tutor.",
+		Snippets: []Snippet{{ID: "kb-1", Text: "F = m a"}}, Examples: []Example{{Question: "F for m=2, a=3?", Answer: "6 N"}}}
+	b.Run("stage=prompt", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := AssemblePrompt.BuildPrompt(ctx, &q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stage=validate", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := q.validate(DefaultMaxQuestionBytes); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stage=limiter", func(b *testing.B) {
+		l := NewSemaphore(100)
+		b.ReportAllocs()
+		for b.Loop() {
+			release, err := l.Acquire(ctx, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			release()
+		}
+	})
+}
