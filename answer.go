@@ -60,6 +60,9 @@ type Answer struct {
 	Usage Usage
 	// TokensSaved is how many prompt tokens the prompt stage removed.
 	TokensSaved int
+	// Coalesced reports an answer shared with a concurrent turn that asked
+	// the same question; that turn was billed (Usage is zero here).
+	Coalesced bool
 	// Verdict is post-processing's verdict: Allow, possibly with reasons
 	// (flags), or Rewrite when Text was rewritten. A blocked answer is
 	// returned as a [*BlockedError] instead.

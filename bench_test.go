@@ -2,7 +2,9 @@ package companion
 
 import (
 	"context"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/companion-go/companion/companiontest"
 	openai "github.com/sashabaranov/go-openai"
@@ -94,4 +96,51 @@ func BenchmarkStages(b *testing.B) {
 			release()
 		}
 	})
+}
+
+// BenchmarkAskExactHit measures a turn served by the in-memory exact tier
+// through Companion.Ask: validation, key (namespace hash and normalized
+// question), ristretto lookup, answer. It reports the p50 and p99 of the
+// single calls.
+//
+//	go test -run '^$' -bench AskExactHit .
+func BenchmarkAskExactHit(b *testing.B) {
+	srv := companiontest.NewServer()
+	defer srv.Close()
+	m := newMemory(b)
+	c, err := New(WithBaseURL(srv.URL), WithModel(testModel), WithExactCache(m))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	q := Question{Text: "What is Newton's second law?", SystemPrompt: "You are a physics tutor.",
+		Subject: "physics", Grade: 9, Tenant: "school-42", Locale: "en"}
+	if _, err := c.Ask(ctx, q); err != nil {
+		b.Fatal(err)
+	}
+	lat := make([]time.Duration, 0, 1<<16)
+	b.ReportAllocs()
+	for b.Loop() {
+		s := time.Now()
+		a, err := c.Ask(ctx, q)
+		d := time.Since(s)
+		if err != nil || a.Source != SourceExact {
+			b.Fatalf("not a hit: %v %+v", err, a)
+		}
+		if len(lat) < cap(lat) {
+			lat = append(lat, d)
+		}
+	}
+	reportPercentiles(b, lat)
+}
+
+// reportPercentiles adds p50 and p99 of the given latencies to the
+// benchmark's output.
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
 }

@@ -44,6 +44,9 @@ type Companion struct {
 	post     PostProcessor
 	log      *slog.Logger
 	maxBytes int
+	coalesce bool
+	flights  flights
+	counters cacheCounters
 }
 
 // New returns a Companion configured by opts. It returns a [*ConfigError]
@@ -72,6 +75,13 @@ func New(opts ...Option) (*Companion, error) {
 		post:     cfg.post,
 		log:      cfg.log(),
 		maxBytes: cfg.maxQuestionBytes,
+	}
+	if cfg.exact != nil {
+		c.cache = &answerCache{exact: cfg.exact, ttl: cfg.cacheTTL}
+	}
+	c.coalesce = c.cache != nil
+	if cfg.coalesce != nil {
+		c.coalesce = *cfg.coalesce
 	}
 	if c.limiter == nil && cfg.concurrency > 0 {
 		c.limiter = NewSemaphore(cfg.concurrency)
@@ -116,19 +126,37 @@ func (c *Companion) newTurn(q Question) (*turn, error) {
 
 // lookup runs the cache stage; errors count as misses.
 func (c *Companion) lookup(ctx context.Context, t *turn) (CacheHit, bool) {
-	if c.cache == nil || !t.cacheable {
+	if c.cache == nil {
 		return CacheHit{}, false
 	}
+	if !t.cacheable {
+		c.counters.uncacheable.Add(1)
+		return CacheHit{}, false
+	}
+	c.counters.lookups.Add(1)
 	s := time.Now()
 	hit, ok, err := c.cache.Lookup(ctx, &t.q)
 	t.t.Cache = time.Since(s)
-	if err != nil {
+	switch {
+	case err != nil:
+		c.counters.errors.Add(1)
+		c.counters.misses.Add(1)
 		if ctx.Err() == nil {
 			c.log.LogAttrs(ctx, slog.LevelWarn, "companion: cache lookup failed", slog.Any("err", err))
 		}
 		return CacheHit{}, false
+	case !ok:
+		c.counters.misses.Add(1)
+		return CacheHit{}, false
 	}
-	return hit, ok
+	switch hit.Source {
+	case SourcePrewarmed:
+		c.counters.prewarmed.Add(1)
+		c.counters.exact.Add(1)
+	case SourceExact:
+		c.counters.exact.Add(1)
+	}
+	return hit, true
 }
 
 // store runs the cache fill for a clean, complete, non-personal answer.
@@ -136,9 +164,14 @@ func (c *Companion) store(ctx context.Context, t *turn, a *Answer) {
 	if c.cache == nil || !t.cacheable || a.Source != SourceUpstream || a.FinishReason != string(openai.FinishReasonStop) || !a.Verdict.clean() {
 		return
 	}
-	if err := c.cache.Store(ctx, &t.q, a); err != nil && ctx.Err() == nil {
-		c.log.LogAttrs(ctx, slog.LevelWarn, "companion: cache store failed", slog.Any("err", err))
+	if err := c.cache.Store(ctx, &t.q, a); err != nil {
+		c.counters.errors.Add(1)
+		if ctx.Err() == nil {
+			c.log.LogAttrs(ctx, slog.LevelWarn, "companion: cache store failed", slog.Any("err", err))
+		}
+		return
 	}
+	c.counters.stores.Add(1)
 }
 
 // hitAnswer builds the answer of a cache hit.
@@ -236,6 +269,28 @@ func (c *Companion) ask(ctx context.Context, t *turn) (*Answer, error) {
 	if hit, ok := c.lookup(ctx, t); ok {
 		return t.hitAnswer(hit), nil
 	}
+	if !c.coalesce || !t.cacheable {
+		return c.miss(ctx, t)
+	}
+	a, shared, err := c.flights.do(ctx, questionKey(&t.q), func(ctx context.Context) (*Answer, error) { return c.miss(ctx, t) })
+	if err != nil || !shared {
+		return a, err
+	}
+	// Another turn asked the same question at the same time and paid for
+	// the answer; this one gets a copy with its own timings.
+	c.counters.coalesced.Add(1)
+	cp := *a
+	cp.Usage = Usage{}
+	cp.TokensSaved = 0
+	cp.Coalesced = true
+	cp.Timings = Timings{Total: time.Since(t.start), Cache: t.t.Cache}
+	cp.Timings.FirstToken = cp.Timings.Total
+	return &cp, nil
+}
+
+// miss answers a turn the cache could not: prompt, limiter, upstream,
+// post-processing, cache fill.
+func (c *Companion) miss(ctx context.Context, t *turn) (*Answer, error) {
 	if err := c.build(ctx, t); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,9 @@ package companion
 
 import (
 	"log/slog"
+	"time"
+
+	"github.com/companion-go/companion/cache"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,6 +33,9 @@ type config struct {
 	prompt           PromptBuilder
 	post             PostProcessor
 	maxQuestionBytes int
+	exact            cache.Store
+	cacheTTL         time.Duration
+	coalesce         *bool
 	errs             []error
 }
 
@@ -50,6 +56,7 @@ func defaultConfig() config {
 		concurrency:      DefaultConcurrency,
 		maxQuestionBytes: DefaultMaxQuestionBytes,
 		prompt:           AssemblePrompt,
+		cacheTTL:         cache.DefaultTTL,
 	}
 }
 

@@ -1,0 +1,135 @@
+package companion
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/companion-go/companion/cache"
+)
+
+// WithExactCache puts an exact answer cache in the cache stage: a
+// [cache.Memory], a [cache.Redis], or a [cache.Tiered] of both. Keys are the
+// question's namespace (model, system prompt, subject, grade, tenant,
+// locale, and a digest of the history) and its normalized text, so one
+// tenant never reads another's answers and a follow-up is only served an
+// answer given after the same conversation. Snippets, examples and Context
+// are not part of the key: they are taken to follow from the question; mark
+// a question Personal when its answer depends on the student. Default:
+// no cache. It replaces [WithCache].
+func WithExactCache(s cache.Store) Option {
+	return optionFunc(func(c *config) {
+		if s == nil {
+			c.errs = append(c.errs, &ConfigError{Option: "WithExactCache", Reason: "nil store"})
+			return
+		}
+		c.exact = s
+	})
+}
+
+// WithCacheTTL sets how long answers stored by the cache stage live.
+// Default [cache.DefaultTTL] (24 h).
+func WithCacheTTL(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d <= 0 {
+			c.errs = append(c.errs, &ConfigError{Option: "WithCacheTTL", Reason: "must be positive"})
+			return
+		}
+		c.cacheTTL = d
+	})
+}
+
+// WithCoalescing turns request coalescing on or off: concurrent turns that
+// miss the cache with the same key (namespace and normalized question)
+// share one upstream call, and a waiter that gives up does not cancel the
+// others. Personal questions and streams are never coalesced. Default: on
+// when a cache stage is set, off otherwise.
+func WithCoalescing(on bool) Option {
+	return optionFunc(func(c *config) { c.coalesce = &on })
+}
+
+// CacheStats counts the cache stage's outcomes since the Companion was
+// made.
+type CacheStats struct {
+	Lookups     int64 // turns that asked the cache
+	ExactHits   int64 // served by the exact tier (including prewarmed)
+	Prewarmed   int64 // of ExactHits, answers precomputed ahead of time
+	Misses      int64 // turns the cache could not serve
+	Errors      int64 // lookups or stores that failed (counted as misses)
+	Stores      int64 // answers stored
+	Coalesced   int64 // turns that shared another turn's upstream call
+	Uncacheable int64 // personal turns, which skip the cache
+}
+
+// HitRatio returns the share of lookups served from the cache.
+func (s CacheStats) HitRatio() float64 {
+	if s.Lookups == 0 {
+		return 0
+	}
+	return float64(s.ExactHits) / float64(s.Lookups)
+}
+
+type cacheCounters struct {
+	lookups, exact, prewarmed, misses, errors, stores, coalesced, uncacheable atomic.Int64
+}
+
+// CacheStats returns the cache stage's counters.
+func (c *Companion) CacheStats() CacheStats {
+	n := &c.counters
+	return CacheStats{
+		Lookups: n.lookups.Load(), ExactHits: n.exact.Load(), Prewarmed: n.prewarmed.Load(),
+		Misses: n.misses.Load(), Errors: n.errors.Load(), Stores: n.stores.Load(),
+		Coalesced: n.coalesced.Load(), Uncacheable: n.uncacheable.Load(),
+	}
+}
+
+// answerCache is the cache stage built from the cache package's tiers.
+type answerCache struct {
+	exact cache.Store
+	ttl   time.Duration
+}
+
+func (a *answerCache) Lookup(ctx context.Context, q *Question) (CacheHit, bool, error) {
+	e, ok, err := a.exact.Get(ctx, questionKey(q))
+	if err != nil || !ok {
+		if errors.Is(err, cache.ErrUnavailable) {
+			err = nil // a paused Redis is a miss, not news
+		}
+		return CacheHit{}, false, err
+	}
+	src := SourceExact
+	if e.Prewarmed {
+		src = SourcePrewarmed
+	}
+	return CacheHit{Text: e.Answer, Source: src, Similarity: 1, Model: e.Model}, true, nil
+}
+
+func (a *answerCache) Store(ctx context.Context, q *Question, ans *Answer) error {
+	err := a.exact.Set(ctx, questionKey(q), cache.Entry{
+		Answer: ans.Text, Question: q.Text, Model: ans.Model, Created: time.Now(),
+	}, a.ttl)
+	if errors.Is(err, cache.ErrUnavailable) {
+		return nil
+	}
+	return err
+}
+
+// namespace returns the cache namespace of a question.
+func namespace(q *Question) cache.Namespace {
+	ns := cache.Namespace{
+		Model: q.Model, SystemPrompt: q.SystemPrompt, Subject: q.Subject,
+		Grade: q.Grade, Tenant: q.Tenant, Locale: q.Locale,
+	}
+	if len(q.History) > 0 {
+		parts := make([]string, 0, 2*len(q.History))
+		for _, m := range q.History {
+			parts = append(parts, m.Role, m.Content)
+		}
+		ns.History = cache.HistoryDigest(parts...)
+	}
+	return ns
+}
+
+// questionKey is the exact key of a question, also the coalescing key.
+func questionKey(q *Question) string { return cache.Key(namespace(q), q.Text) }
