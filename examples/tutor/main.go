@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/companion-go/companion"
+	"github.com/companion-go/companion/cache"
 	"github.com/companion-go/companion/companiontest"
 )
 
@@ -76,7 +77,12 @@ func run(ctx context.Context, in io.Reader, out io.Writer, model, baseURL string
 	if model != "" {
 		opts = append(opts, companion.WithModel(model))
 	}
-	opts = append(opts, companion.WithCache(newExactCache()))
+	mem, err := cache.NewMemory(cache.MemoryConfig{})
+	if err != nil {
+		return err
+	}
+	defer mem.Close()
+	opts = append(opts, companion.WithExactCache(mem))
 	c, err := companion.New(opts...)
 	if err != nil {
 		return err
