@@ -61,7 +61,7 @@ func New(opts ...Option) (*Companion, error) {
 	}
 	hc := cfg.httpClient
 	if hc == nil {
-		hc = &http.Client{Transport: cfg.transport} // nil transport means http.DefaultTransport
+		hc = &http.Client{Transport: cfg.roundTripper()} // the host's transport, else a tuned transport.Transport
 	}
 	oc := openai.DefaultConfig(cfg.apiKey)
 	oc.BaseURL = cfg.baseURL

@@ -20,7 +20,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,
 		// Toxiproxy's shared API server keeps no goroutines, but its
 		// links end a moment after their proxy stops.
-		goleak.IgnoreTopFunction("github.com/Shopify/toxiproxy/v2.(*ToxicCollection).StartLink.func1"),
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/toxics.(*LatencyToxic).Pipe"),
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).Start.func1"),
 	)
 }
 
