@@ -124,4 +124,3 @@ func report(b *testing.B, all []time.Duration, rtt time.Duration) {
 		b.ReportMetric(float64(mean)/float64(rtt), "xRTT")
 	}
 }
-

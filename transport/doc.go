@@ -14,7 +14,7 @@
 //     and HEAD on resumed connections, falling back to HTTP/2 for a while
 //     when the QUIC handshake fails (UDP blocked);
 //   - chooses the fastest of several endpoints ([WithEndpoints]) by connect
-//     + TLS time (and a health request), measures again in the background
+//   - TLS time (and a health request), measures again in the background
 //     while requests flow, fails over on errors ([Transport.Endpoint] says
 //     which is chosen);
 //   - retries 429, 500, 502, 503, 504 and connection errors with full-jitter
@@ -29,4 +29,42 @@
 // Order of the stages in [Transport.RoundTrip]: endpoint choice (skipping
 // open breakers) → attempt (and hedge) over HTTP/3 or HTTP/2 → retry policy
 // → backoff → retry budget → next attempt, preferring another endpoint.
+//
+// # Measured
+//
+// Mean latency of one request (GET /v1/models on companiontest over TLS,
+// on loopback, 2 shared cores) behind a real latency proxy (an in-process
+// Toxiproxy for TCP; for QUIC a UDP relay in this package's tests that
+// holds each datagram RTT/2 each way), from
+//
+//	go test -run '^$' -bench Latency -benchtime 20x ./transport/
+//
+// naive is a new http.Client per request without keep-alives; default is
+// a clone of http.DefaultTransport; h2 is this Transport, warmed; h3 is
+// this Transport with WithHTTP3, warmed. "server" is the same client with
+// no proxy (RTT 0): the server's and the client's own time.
+//
+//	RTT     concurrency  naive      default    h2                 h3                 server (h2)
+//	28 ms   1            60.8 ms    29.2 ms    29.0 ms (1.04×)    29.5 ms (1.06×)    0.12 ms
+//	28 ms   100          326 ms     39.1 ms    35.4 ms (1.27×)    35.0 ms (1.25×)    6.8 ms
+//	180 ms  1            367 ms     181.1 ms   182.4 ms (1.01×)   182.6 ms (1.01×)   0.12 ms
+//	180 ms  100          540 ms     188.4 ms   189.2 ms (1.05×)   203.3 ms (1.13×)   6.8 ms
+//
+// A reused request costs one round trip plus server time: every h2 and h3
+// row is within 1.1 × RTT + server time (at 100 concurrent requests the
+// 2 cores serve 100 requests in about 7 ms, which is the extra). The naive
+// client pays a TLS handshake per request (Toxiproxy accepts TCP locally,
+// so its connect round trip is not even counted: on a real network naive
+// costs 3 RTT), and at 100 concurrent requests 100 handshakes at once.
+// http.DefaultTransport also pools HTTP/2, so once warm it is as fast;
+// this Transport adds what it lacks: TLS 1.3 and resumption for new
+// connections, Warm, retries, endpoint choice, hedging and the breaker.
+//
+// HTTP/3 matches HTTP/2 for reused requests; its gain is on new
+// connections (QUIC + TLS in one round trip, 0-RTT GET on resumption)
+// and on lossy networks, which loopback does not show. A server's QUIC
+// stream limit matters: with quic-go's default of 100 concurrent streams,
+// 100 concurrent requests wait a round trip for stream credit (1.6–1.7 ×
+// RTT measured); the benchmark server allows 1000, as large deployments
+// do.
 package transport

@@ -92,7 +92,7 @@ func h3Server(t testing.TB, s *companiontest.Server, addr string) {
 	srv := &http3.Server{
 		Handler:    s.HTTP.Config.Handler,
 		TLSConfig:  tcfg,
-		QUICConfig: &quic.Config{Allow0RTT: true},
+		QUICConfig: &quic.Config{Allow0RTT: true, MaxIncomingStreams: 1000},
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(pc) }()
