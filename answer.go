@@ -60,6 +60,12 @@ type Answer struct {
 	Usage Usage
 	// TokensSaved is how many prompt tokens the prompt stage removed.
 	TokensSaved int
+	// Cost is the turn's estimated price in US dollars (see [WithPrices]);
+	// 0 for a cache hit.
+	Cost float64
+	// CostSaved is what the cache (the price of the cached answer) and
+	// prompt compression (the removed tokens) saved, in US dollars.
+	CostSaved float64
 	// Coalesced reports an answer shared with a concurrent turn that asked
 	// the same question; that turn was billed (Usage is zero here).
 	Coalesced bool
@@ -73,9 +79,10 @@ type Answer struct {
 
 // Usage counts billed tokens.
 type Usage struct {
-	PromptTokens     int
-	CompletionTokens int
-	TotalTokens      int
+	PromptTokens       int
+	CompletionTokens   int
+	TotalTokens        int
+	CachedPromptTokens int // of PromptTokens, served from the provider's prompt cache
 }
 
 // Timings measures the stages of one turn. A stage that did not run has a

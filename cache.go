@@ -102,12 +102,14 @@ func (a *answerCache) Lookup(ctx context.Context, q *Question) (CacheHit, bool, 
 	if e.Prewarmed {
 		src = SourcePrewarmed
 	}
-	return CacheHit{Text: e.Answer, Source: src, Similarity: 1, Model: e.Model}, true, nil
+	return CacheHit{Text: e.Answer, Source: src, Similarity: 1, Model: e.Model,
+		Usage: Usage{PromptTokens: e.PromptTokens, CompletionTokens: e.CompletionTokens}}, true, nil
 }
 
 func (a *answerCache) Store(ctx context.Context, q *Question, ans *Answer) error {
 	err := a.exact.Set(ctx, questionKey(q), cache.Entry{
 		Answer: ans.Text, Question: q.Text, Model: ans.Model, Created: time.Now(),
+		PromptTokens: ans.Usage.PromptTokens, CompletionTokens: ans.Usage.CompletionTokens,
 	}, a.ttl)
 	if errors.Is(err, cache.ErrUnavailable) {
 		return nil

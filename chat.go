@@ -29,9 +29,22 @@ func (c *Companion) CreateChatCompletion(ctx context.Context, req openai.ChatCom
 		return openai.ChatCompletionResponse{}, err
 	}
 	if !t.cacheable {
-		return c.rawCompletion(ctx, t)
+		var resp openai.ChatCompletionResponse
+		_, err := c.observe(ctx, t, func(ctx context.Context, t *turn) (*Answer, error) {
+			var err error
+			resp, err = c.rawCompletion(ctx, t)
+			if err != nil {
+				return nil, err
+			}
+			a := &Answer{Source: SourceUpstream, Model: resp.Model, Usage: usageOf(resp.Usage)}
+			c.price(a)
+			a.Timings.Total = time.Since(t.start)
+			a.Timings.FirstToken = a.Timings.Total
+			return a, nil
+		})
+		return resp, err
 	}
-	a, err := c.ask(ctx, t)
+	a, err := c.observe(ctx, t, c.ask)
 	if err != nil {
 		return openai.ChatCompletionResponse{}, err
 	}
@@ -48,11 +61,18 @@ func (c *Companion) rawCompletion(ctx context.Context, t *turn) (openai.ChatComp
 	if err != nil {
 		return openai.ChatCompletionResponse{}, err
 	}
-	wctx, w := watch(ctx)
+	s := time.Now()
+	uctx, span := c.upstreamSpan(ctx, t)
+	wctx, w := watch(uctx)
 	resp, err := c.client.CreateChatCompletion(wctx, t.req)
 	release()
 	if err != nil {
-		return openai.ChatCompletionResponse{}, classifyBody(ctx, err, w)
+		err = classifyBody(ctx, err, w)
+	}
+	c.tel.upstream(ctx, t.req.Model, time.Since(s), usageOf(resp.Usage), err)
+	end(span, err)
+	if err != nil {
+		return openai.ChatCompletionResponse{}, err
 	}
 	for i := range resp.Choices {
 		v, err := c.check(ctx, t, resp.Choices[i].Message.Content)

@@ -25,6 +25,9 @@ package companion
 import (
 	"context"
 	"log/slog"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"net/http"
 	"sync"
 	"time"
@@ -47,6 +50,8 @@ type Companion struct {
 	coalesce bool
 	flights  flights
 	counters cacheCounters
+	tel      *telemetry
+	prices   Prices
 }
 
 // New returns a Companion configured by opts. It returns a [*ConfigError]
@@ -75,7 +80,13 @@ func New(opts ...Option) (*Companion, error) {
 		post:     cfg.post,
 		log:      cfg.log(),
 		maxBytes: cfg.maxQuestionBytes,
+		prices:   cfg.prices,
 	}
+	tel, err := newTelemetry(&cfg, c.log)
+	if err != nil {
+		return nil, err
+	}
+	c.tel = tel
 	if cfg.exact != nil {
 		c.cache = &answerCache{exact: cfg.exact, ttl: cfg.cacheTTL}
 	}
@@ -91,6 +102,36 @@ func New(opts ...Option) (*Companion, error) {
 	bc.HTTPClient = bridgeDoer{}
 	c.bridge = openai.NewClientWithConfig(bc)
 	return c, nil
+}
+
+// upstreamSpan starts the span of an upstream call, named as the GenAI
+// conventions say: "{operation} {model}".
+func (c *Companion) upstreamSpan(ctx context.Context, t *turn) (context.Context, trace.Span) {
+	return c.tel.span(ctx, "chat "+t.req.Model, trace.SpanKindClient,
+		attribute.String("gen_ai.operation.name", "chat"), attribute.String("gen_ai.request.model", t.req.Model))
+}
+
+// price fills an upstream answer's cost, and what compression saved.
+func (c *Companion) price(a *Answer) {
+	a.Cost = c.prices.Cost(a.Model, a.Usage, false)
+	if a.TokensSaved > 0 {
+		a.CostSaved = c.prices.Cost(a.Model, Usage{PromptTokens: a.TokensSaved}, false)
+	}
+}
+
+func usageOf(u openai.Usage) Usage {
+	out := Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+	if u.PromptTokensDetails != nil {
+		out.CachedPromptTokens = u.PromptTokensDetails.CachedTokens
+	}
+	return out
+}
+
+func tierOf(s Source) string {
+	if s == SourceSemantic {
+		return "semantic"
+	}
+	return "exact"
 }
 
 // Model returns the default model, "" if none was set.
@@ -135,20 +176,28 @@ func (c *Companion) lookup(ctx context.Context, t *turn) (CacheHit, bool) {
 	}
 	c.counters.lookups.Add(1)
 	s := time.Now()
-	hit, ok, err := c.cache.Lookup(ctx, &t.q)
+	sctx, span := c.tel.span(ctx, "companion.cache", trace.SpanKindInternal)
+	hit, ok, err := c.cache.Lookup(sctx, &t.q)
 	t.t.Cache = time.Since(s)
+	if span != nil {
+		span.SetAttributes(attribute.Bool("companion.cache.hit", ok && err == nil))
+	}
+	end(span, err)
 	switch {
 	case err != nil:
 		c.counters.errors.Add(1)
 		c.counters.misses.Add(1)
+		c.tel.lookup(ctx, "exact", "error")
 		if ctx.Err() == nil {
 			c.log.LogAttrs(ctx, slog.LevelWarn, "companion: cache lookup failed", slog.Any("err", err))
 		}
 		return CacheHit{}, false
 	case !ok:
 		c.counters.misses.Add(1)
+		c.tel.lookup(ctx, "exact", "miss")
 		return CacheHit{}, false
 	}
+	c.tel.lookup(ctx, tierOf(hit.Source), "hit")
 	switch hit.Source {
 	case SourcePrewarmed:
 		c.counters.prewarmed.Add(1)
@@ -174,8 +223,9 @@ func (c *Companion) store(ctx context.Context, t *turn, a *Answer) {
 	c.counters.stores.Add(1)
 }
 
-// hitAnswer builds the answer of a cache hit.
-func (t *turn) hitAnswer(hit CacheHit) *Answer {
+// hitAnswer builds the answer of a cache hit; it cost nothing and saved
+// what the cached answer cost to make.
+func (c *Companion) hitAnswer(t *turn, hit CacheHit) *Answer {
 	model := hit.Model
 	if model == "" {
 		model = t.q.Model
@@ -185,6 +235,7 @@ func (t *turn) hitAnswer(hit CacheHit) *Answer {
 	return &Answer{
 		Text: hit.Text, Source: hit.Source, Similarity: hit.Similarity, Model: model,
 		FinishReason: string(openai.FinishReasonStop), Timings: t.t,
+		CostSaved: c.prices.Cost(model, hit.Usage, false),
 	}
 }
 
@@ -194,8 +245,13 @@ func (c *Companion) build(ctx context.Context, t *turn) error {
 		return nil
 	}
 	s := time.Now()
-	p, err := c.prompt.BuildPrompt(ctx, &t.q)
+	sctx, span := c.tel.span(ctx, "companion.prompt", trace.SpanKindInternal)
+	p, err := c.prompt.BuildPrompt(sctx, &t.q)
 	t.t.Prompt = time.Since(s)
+	if span != nil && err == nil {
+		span.SetAttributes(attribute.Int("companion.tokens_before", p.TokensBefore), attribute.Int("companion.tokens_after", p.TokensAfter))
+	}
+	end(span, err)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
@@ -218,8 +274,10 @@ func (c *Companion) acquire(ctx context.Context, t *turn, promptTokens int) (fun
 		return func() {}, nil
 	}
 	s := time.Now()
-	release, err := c.limiter.Acquire(ctx, promptTokens)
+	sctx, span := c.tel.span(ctx, "companion.queue", trace.SpanKindInternal)
+	release, err := c.limiter.Acquire(sctx, promptTokens)
 	t.t.Queue = time.Since(s)
+	end(span, err)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
@@ -236,8 +294,13 @@ func (c *Companion) check(ctx context.Context, t *turn, text string) (Verdict, e
 		return Verdict{}, nil
 	}
 	s := time.Now()
-	v, err := c.post.Check(ctx, &t.q, text)
+	sctx, span := c.tel.span(ctx, "companion.post", trace.SpanKindInternal)
+	v, err := c.post.Check(sctx, &t.q, text)
 	t.t.Post += time.Since(s)
+	if span != nil && err == nil {
+		span.SetAttributes(attribute.String("companion.verdict", v.Action.String()))
+	}
+	end(span, err)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return v, ctxErr
@@ -259,7 +322,17 @@ func (c *Companion) Ask(ctx context.Context, q Question) (*Answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.ask(ctx, t)
+	return c.observe(ctx, t, c.ask)
+}
+
+// observe runs a turn under its span and records it.
+func (c *Companion) observe(ctx context.Context, t *turn, run func(context.Context, *turn) (*Answer, error)) (*Answer, error) {
+	ctx, span := c.tel.span(ctx, "companion.ask", trace.SpanKindInternal,
+		attribute.String("gen_ai.operation.name", "chat"), attribute.String("gen_ai.request.model", t.q.Model))
+	c.tel.begin(ctx)
+	a, err := run(ctx, t)
+	c.tel.finish(ctx, span, t, a, err)
+	return a, err
 }
 
 func (c *Companion) ask(ctx context.Context, t *turn) (*Answer, error) {
@@ -267,7 +340,7 @@ func (c *Companion) ask(ctx context.Context, t *turn) (*Answer, error) {
 		return nil, err
 	}
 	if hit, ok := c.lookup(ctx, t); ok {
-		return t.hitAnswer(hit), nil
+		return c.hitAnswer(t, hit), nil
 	}
 	if !c.coalesce || !t.cacheable {
 		return c.miss(ctx, t)
@@ -299,13 +372,19 @@ func (c *Companion) miss(ctx context.Context, t *turn) (*Answer, error) {
 		return nil, err
 	}
 	s := time.Now()
-	wctx, w := watch(ctx)
+	uctx, span := c.upstreamSpan(ctx, t)
+	wctx, w := watch(uctx)
 	resp, err := c.client.CreateChatCompletion(wctx, t.req)
 	release()
 	t.t.Upstream = time.Since(s)
 	t.t.FirstToken = time.Since(t.start)
 	if err != nil {
-		return nil, classifyBody(ctx, err, w)
+		err = classifyBody(ctx, err, w)
+	}
+	c.tel.upstream(ctx, t.req.Model, t.t.Upstream, usageOf(resp.Usage), err)
+	end(span, err)
+	if err != nil {
+		return nil, err
 	}
 	if len(resp.Choices) == 0 {
 		return nil, &UpstreamError{Kind: ErrMalformedResponse, Err: errNoChoices}
@@ -316,16 +395,13 @@ func (c *Companion) miss(ctx context.Context, t *turn) (*Answer, error) {
 		Source:       SourceUpstream,
 		Model:        resp.Model,
 		FinishReason: string(choice.FinishReason),
-		Usage: Usage{
-			PromptTokens:     resp.Usage.PromptTokens,
-			CompletionTokens: resp.Usage.CompletionTokens,
-			TotalTokens:      resp.Usage.TotalTokens,
-		},
-		TokensSaved: t.saved,
+		Usage:        usageOf(resp.Usage),
+		TokensSaved:  t.saved,
 	}
 	if a.Model == "" {
 		a.Model = t.req.Model
 	}
+	c.price(a)
 	v, err := c.check(ctx, t, a.Text)
 	if err != nil {
 		return nil, err

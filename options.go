@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/companion-go/companion/cache"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"net/http"
 	"net/url"
 	"os"
@@ -36,6 +38,10 @@ type config struct {
 	exact            cache.Store
 	cacheTTL         time.Duration
 	coalesce         *bool
+	tracerProvider   trace.TracerProvider
+	meterProvider    metric.MeterProvider
+	prices           Prices
+	logText          bool
 	errs             []error
 }
 
@@ -57,6 +63,7 @@ func defaultConfig() config {
 		maxQuestionBytes: DefaultMaxQuestionBytes,
 		prompt:           AssemblePrompt,
 		cacheTTL:         cache.DefaultTTL,
+		prices:           DefaultPrices(),
 	}
 }
 

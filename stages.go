@@ -33,6 +33,7 @@ type CacheHit struct {
 	Source     Source  // SourceExact, SourceSemantic or SourcePrewarmed
 	Similarity float64 // 1 for an exact or prewarmed hit
 	Model      string  // the model that produced the answer, if known
+	Usage      Usage   // what producing the answer cost, if known
 }
 
 // PromptBuilder turns a question into the messages sent to the model. The

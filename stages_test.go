@@ -13,19 +13,19 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 )
 
-// trace records the stages a turn went through.
-type trace struct {
+// stageTrace records the stages a turn went through.
+type stageTrace struct {
 	mu    sync.Mutex
 	steps []string
 }
 
-func (tr *trace) add(s string) {
+func (tr *stageTrace) add(s string) {
 	tr.mu.Lock()
 	tr.steps = append(tr.steps, s)
 	tr.mu.Unlock()
 }
 
-func (tr *trace) String() string {
+func (tr *stageTrace) String() string {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	return strings.Join(tr.steps, " ")
@@ -33,14 +33,14 @@ func (tr *trace) String() string {
 
 // mapCache is an exact cache keyed by model and text.
 type mapCache struct {
-	tr        *trace
+	tr        *stageTrace
 	mu        sync.Mutex
 	m         map[string]string
 	failGet   error
 	failStore error
 }
 
-func newMapCache(tr *trace) *mapCache { return &mapCache{tr: tr, m: map[string]string{}} }
+func newMapCache(tr *stageTrace) *mapCache { return &mapCache{tr: tr, m: map[string]string{}} }
 
 func (c *mapCache) key(q *Question) string { return q.Model + "|" + q.SystemPrompt + "|" + q.Text }
 
@@ -73,7 +73,7 @@ func (c *mapCache) len() int {
 }
 
 type tracingLimiter struct {
-	tr *trace
+	tr *stageTrace
 	Limiter
 }
 
@@ -88,7 +88,7 @@ func (l tracingLimiter) Acquire(ctx context.Context, n int) (func(), error) {
 
 // wordFilter blocks answers containing block and masks mask.
 type wordFilter struct {
-	tr          *trace
+	tr          *stageTrace
 	block, mask string
 	flag        string
 }
@@ -142,7 +142,7 @@ func (h *holdBack) Finish() (string, Verdict, error) {
 }
 
 func TestStageOrder(t *testing.T) {
-	tr := &trace{}
+	tr := &stageTrace{}
 	c, _ := newTest(t, nil,
 		WithCache(newMapCache(tr)),
 		WithPromptBuilder(PromptFunc(func(ctx context.Context, q *Question) (*Prompt, error) {
@@ -169,7 +169,7 @@ func TestStageOrder(t *testing.T) {
 }
 
 func TestCacheHitSkipsUpstream(t *testing.T) {
-	tr := &trace{}
+	tr := &stageTrace{}
 	cache := newMapCache(tr)
 	c, srv := newTest(t, nil, WithCache(cache))
 	ctx := context.Background()
@@ -217,7 +217,7 @@ func TestCacheHitSkipsUpstream(t *testing.T) {
 }
 
 func TestCacheErrorsFallThrough(t *testing.T) {
-	tr := &trace{}
+	tr := &stageTrace{}
 	cache := newMapCache(tr)
 	cache.failGet = errors.New("redis: connection refused")
 	cache.failStore = errors.New("redis: connection refused")
@@ -234,7 +234,7 @@ func TestCacheErrorsFallThrough(t *testing.T) {
 }
 
 func TestNotCached(t *testing.T) {
-	tr := &trace{}
+	tr := &stageTrace{}
 	for _, tc := range []struct {
 		name string
 		q    Question
@@ -262,7 +262,7 @@ func TestNotCached(t *testing.T) {
 }
 
 func TestPostProcessing(t *testing.T) {
-	tr := &trace{}
+	tr := &stageTrace{}
 	ctx := context.Background()
 	q := Question{Text: "What is Newton's second law?"}
 	c, _ := newTest(t, nil)
@@ -364,7 +364,7 @@ var (
 )
 
 func TestChatCompletionMirror(t *testing.T) {
-	tr := &trace{}
+	tr := &stageTrace{}
 	cache := newMapCache(tr)
 	c, srv := newTest(t, nil, WithCache(cache))
 	ctx := context.Background()
@@ -442,7 +442,7 @@ func streamText(t *testing.T, c chatClient, req openai.ChatCompletionRequest) st
 }
 
 func TestChatCompletionMirrorErrors(t *testing.T) {
-	tr := &trace{}
+	tr := &stageTrace{}
 	c, _ := newTest(t, nil, WithPostProcessor(&wordFilter{tr: tr, block: "force"}))
 	ctx := context.Background()
 	req := openai.ChatCompletionRequest{Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "What is Newton's second law?"}}}

@@ -10,6 +10,8 @@ import (
 	"unicode"
 
 	openai "github.com/sashabaranov/go-openai"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Stream is an answer arriving piece by piece, from [Companion.AskStream].
@@ -40,6 +42,9 @@ type Stream struct {
 	first   bool
 	release func()
 	closed  atomic.Bool
+	span    trace.Span // the turn's, nil when tracing is off
+	up      trace.Span // the upstream call's
+	ended   atomic.Bool
 }
 
 // Chunk is a piece of a streamed answer.
@@ -69,6 +74,20 @@ func (c *Companion) stream(ctx context.Context, t *turn) (*Stream, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	ctx, span := c.tel.span(ctx, "companion.ask", trace.SpanKindInternal,
+		attribute.String("gen_ai.operation.name", "chat"), attribute.String("gen_ai.request.model", t.q.Model),
+		attribute.Bool("companion.stream", true))
+	c.tel.begin(ctx)
+	s, err := c.openStream(ctx, t)
+	if err != nil {
+		c.tel.finish(ctx, span, t, nil, err)
+		return nil, err
+	}
+	s.span = span
+	return s, nil
+}
+
+func (c *Companion) openStream(ctx context.Context, t *turn) (*Stream, error) {
 	s := &Stream{c: c, ctx: ctx, t: t, release: func() {}}
 	if hit, ok := c.lookup(ctx, t); ok {
 		s.hit = &hit
@@ -87,13 +106,19 @@ func (c *Companion) stream(ctx context.Context, t *turn) (*Stream, error) {
 	if req.StreamOptions == nil || !req.StreamOptions.IncludeUsage {
 		req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 	}
-	up, err := c.client.CreateChatCompletionStream(ctx, req)
+	start := time.Now()
+	uctx, upSpan := c.upstreamSpan(ctx, t)
+	up, err := c.client.CreateChatCompletionStream(uctx, req)
 	if err != nil {
 		release()
-		return nil, classify(ctx, err)
+		err = classify(ctx, err)
+		c.tel.upstream(ctx, req.Model, time.Since(start), Usage{}, err)
+		end(upSpan, err)
+		return nil, err
 	}
 	s.release = release
-	s.src = &upstreamSource{s: up, model: req.Model, start: time.Now()}
+	s.up = upSpan
+	s.src = &upstreamSource{s: up, model: req.Model, start: start}
 	if c.post != nil {
 		if g, ok := c.post.(StreamGuarder); ok {
 			s.guard = g.GuardStream(ctx, &t.q)
@@ -227,20 +252,30 @@ func (s *Stream) finish() {
 	s.done = true
 	s.answer = s.buildAnswer()
 	if s.hit == nil {
+		s.c.tel.upstream(s.ctx, s.t.req.Model, s.t.t.Upstream, s.answer.Usage, nil)
+		end(s.up, nil)
 		s.c.store(s.ctx, s.t, s.answer)
 	}
 	s.t.t.Total = time.Since(s.t.start)
 	s.answer.Timings = s.t.t
+	s.record(s.answer, nil)
+}
+
+// record ends the turn's telemetry, once.
+func (s *Stream) record(a *Answer, err error) {
+	if s.ended.Swap(true) {
+		return
+	}
+	s.c.tel.finish(s.ctx, s.span, s.t, a, err)
 }
 
 func (s *Stream) buildAnswer() *Answer {
 	if s.hit != nil {
-		a := s.t.hitAnswer(*s.hit)
-		return a
+		return s.c.hitAnswer(s.t, *s.hit)
 	}
 	up := s.src.(*upstreamSource)
 	s.t.t.Upstream = up.end.Sub(up.start)
-	return &Answer{
+	a := &Answer{
 		Text:         s.out.String(),
 		Source:       SourceUpstream,
 		Model:        up.model,
@@ -249,6 +284,8 @@ func (s *Stream) buildAnswer() *Answer {
 		TokensSaved:  s.t.saved,
 		Verdict:      s.verdict,
 	}
+	s.c.price(a)
+	return a
 }
 
 func (s *Stream) fail(err error) {
@@ -256,6 +293,14 @@ func (s *Stream) fail(err error) {
 	s.pending = nil
 	s.src.close()
 	s.release()
+	if s.hit == nil {
+		var ue *UpstreamError
+		if errors.As(err, &ue) {
+			s.c.tel.upstream(s.ctx, s.t.req.Model, time.Since(s.src.(*upstreamSource).start), Usage{}, err)
+		}
+		end(s.up, err)
+	}
+	s.record(nil, err)
 }
 
 // Answer returns the whole answer once Recv has returned io.EOF, and nil
@@ -276,6 +321,10 @@ func (s *Stream) Close() error {
 	}
 	s.src.close()
 	s.release()
+	if !s.ended.Load() {
+		end(s.up, ErrStreamClosed)
+		s.record(nil, ErrStreamClosed)
+	}
 	return nil
 }
 
@@ -307,11 +356,7 @@ func (u *upstreamSource) next() (string, error) {
 			u.model = resp.Model
 		}
 		if resp.Usage != nil {
-			u.usage = Usage{
-				PromptTokens:     resp.Usage.PromptTokens,
-				CompletionTokens: resp.Usage.CompletionTokens,
-				TotalTokens:      resp.Usage.TotalTokens,
-			}
+			u.usage = usageOf(*resp.Usage)
 		}
 		if len(resp.Choices) == 0 {
 			continue

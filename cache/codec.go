@@ -10,7 +10,8 @@ import (
 // The stored form of an entry, as Redis holds it:
 //
 //	magic 'c' | version 1 | flags | created (varint, unix ms) |
-//	answer, question, model (each uvarint length + bytes) | CRC-32C of all before
+//	answer, question, model (each uvarint length + bytes) |
+//	prompt tokens, completion tokens (uvarints) | CRC-32C of all before
 //
 // Decoding checks the magic, the version, every length and the checksum,
 // so that a truncated, foreign or bit-flipped value is reported as
@@ -40,6 +41,8 @@ func encodeEntry(e *Entry) []byte {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
+	b = binary.AppendUvarint(b, uint64(max(e.PromptTokens, 0)))
+	b = binary.AppendUvarint(b, uint64(max(e.CompletionTokens, 0)))
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
@@ -75,6 +78,14 @@ func decodeEntry(b []byte) (Entry, error) {
 		}
 		*dst = string(p[n : n+int(l)])
 		p = p[n+int(l):]
+	}
+	for _, dst := range []*int{&e.PromptTokens, &e.CompletionTokens} {
+		v, n := binary.Uvarint(p)
+		if n <= 0 || v > 1<<31 {
+			return Entry{}, fmt.Errorf("%w: bad token count", ErrCorrupt)
+		}
+		*dst = int(v)
+		p = p[n:]
 	}
 	if len(p) != 0 {
 		return Entry{}, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(p))

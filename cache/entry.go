@@ -18,6 +18,10 @@ type Entry struct {
 	// Prewarmed marks an answer computed ahead of time (for example
 	// through the Batch API) rather than for a student's turn.
 	Prewarmed bool
+	// PromptTokens and CompletionTokens are what producing the answer
+	// cost, so that a hit can report what it saved.
+	PromptTokens     int
+	CompletionTokens int
 	// Created is when the answer was produced.
 	Created time.Time
 	// Expires is when the entry expires, as a tier reports it on Get; zero

@@ -17,10 +17,11 @@ import (
 
 func sample(i int) Entry {
 	return Entry{
-		Answer:   fmt.Sprintf("answer %d: F = m × a, 牛顿第二定律", i),
-		Question: fmt.Sprintf("question %d", i),
-		Model:    "gpt-4.1-mini",
-		Created:  time.UnixMilli(1_700_000_000_000 + int64(i)),
+		Answer:       fmt.Sprintf("answer %d: F = m × a, 牛顿第二定律", i),
+		Question:     fmt.Sprintf("question %d", i),
+		Model:        "gpt-4.1-mini",
+		Created:      time.UnixMilli(1_700_000_000_000 + int64(i)),
+		PromptTokens: 100 + i, CompletionTokens: 200 + i,
 	}
 }
 
@@ -39,7 +40,8 @@ func testStore(t *testing.T, s Store) {
 	if err != nil || !ok {
 		t.Fatalf("Get after Set = %v, %v", ok, err)
 	}
-	if got.Answer != e.Answer || got.Question != e.Question || got.Model != e.Model || !got.Prewarmed || !got.Created.Equal(e.Created) {
+	if got.Answer != e.Answer || got.Question != e.Question || got.Model != e.Model || !got.Prewarmed || !got.Created.Equal(e.Created) ||
+		got.PromptTokens != e.PromptTokens || got.CompletionTokens != e.CompletionTokens {
 		t.Errorf("Get = %+v, want %+v", got, e)
 	}
 	if d := time.Until(got.Expires); d <= 59*time.Minute || d > time.Hour {
