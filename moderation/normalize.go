@@ -1,0 +1,823 @@
+package moderation
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Normalization, in the order it is applied to each character:
+//
+//  1. NFKC (full-width forms to ASCII, Kangxi radicals to ideographs,
+//     U+3000 to a space, ligatures and mathematical letters to plain ones);
+//  2. accent folding: a character whose canonical decomposition is a base
+//     and nonspacing marks becomes the base ("é" → "e");
+//  3. look-alike folding: Cyrillic and Greek letters that look like Latin
+//     ones become those ("і" → "i", "ο" → "o", "Р" → "P");
+//  4. lower case;
+//  5. invisible characters (format characters such as U+200B and U+FEFF,
+//     soft hyphens, combining marks, Hangul fillers) are dropped.
+//
+// Each character is normalized on its own, so a combining sequence gives
+// its base letter (the marks are dropped), whether it came precomposed or
+// not.
+//
+// The result is then read as tokens: words of a spaced script (Latin,
+// Cyrillic, Greek, Hangul, …, plus digits), characters of an unspaced script
+// (Han, kana, Thai, …), separators (white space and . - _ * · | / \ + ~ •)
+// and other characters (punctuation, symbols). For matching, separators are
+// seen through inside words:
+//
+//   - a run of single letters joined by one and the same separator (up
+//     to three characters) is one word: "s.t.u.p.i.d" → "stupid",
+//     "d u m b" → "dumb";
+//   - up to [maxHanSep] separators between two characters of an unspaced
+//     script are dropped: "白 痴" → "白痴", "作_弊_器" → "作弊器";
+//   - any other run of separators is one space: "knee-jerk" → "knee jerk".
+//
+// Punctuation is never seen through: "去，死" stays two tokens apart.
+//
+// The normalized text keeps a map back to the original, so that every hit
+// has its place in the text the caller gave.
+
+// Kinds of normalized characters.
+const (
+	kDrop  uint8 = iota // invisible: dropped
+	kWord               // a letter of a spaced script
+	kDigit              // a digit or a spacing mark: part of a word, never a single letter
+	kHan                // a character of an unspaced script: no word boundaries
+	kSep                // a separator, seen through inside words
+	kOther              // punctuation, symbols: a hard boundary
+	kNone               // nothing yet (token state only)
+)
+
+// maxHanSep is the longest run of separators that is dropped between two
+// characters of an unspaced script; maxRunSep the longest between the
+// letters of a run of single letters.
+const (
+	maxHanSep = 3
+	maxRunSep = 3
+)
+
+// sepKey is a short run of separators, compared to tell whether the
+// letters of a run share one separator.
+type sepKey struct {
+	b [8]byte
+	n int // bytes of the run; more than len(b) when it did not fit
+}
+
+func (k *sepKey) add(s string) {
+	if len(s) == 1 && k.n < len(k.b) {
+		k.b[k.n] = s[0]
+	} else if k.n+len(s) <= len(k.b) {
+		copy(k.b[k.n:], s)
+	}
+	k.n += len(s)
+}
+
+// allSpace reports whether the run is white space only.
+func (k sepKey) allSpace() bool {
+	if k.n > len(k.b) {
+		return false
+	}
+	for _, c := range k.b[:k.n] {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+func isSpaceUnit(s string) bool { return s == " " || s == "\t" || s == "\n" || s == "\r" }
+
+func (k sepKey) is(c byte) bool { return k.n == 1 && k.b[0] == c }
+
+var (
+	asciiKind  [utf8.RuneSelf]uint8
+	asciiLower [utf8.RuneSelf]byte
+	asciiUnit  [utf8.RuneSelf]string // the lower-cased character as a string
+	wordLower  [256]byte             // lower-cased ASCII letters and digits; 0 for other bytes
+)
+
+func init() {
+	for b := 0; b < utf8.RuneSelf; b++ {
+		c := byte(b)
+		asciiLower[b] = c
+		switch {
+		case c >= 'A' && c <= 'Z':
+			asciiKind[b] = kWord
+			asciiLower[b] = c + 'a' - 'A'
+		case c >= 'a' && c <= 'z':
+			asciiKind[b] = kWord
+		case c >= '0' && c <= '9':
+			asciiKind[b] = kDigit
+		case isSepRune(rune(c)):
+			asciiKind[b] = kSep
+		default:
+			asciiKind[b] = kOther
+		}
+		asciiUnit[b] = string(rune(asciiLower[b]))
+		if asciiKind[b] == kWord || asciiKind[b] == kDigit {
+			wordLower[b] = asciiLower[b]
+		}
+	}
+}
+
+// isSepRune reports whether r (already normalized) is a separator.
+func isSepRune(r rune) bool {
+	switch r {
+	case '.', '-', '_', '*', '|', '/', '\\', '+', '~',
+		'\u00b7', // middle dot
+		'\u2010', // hyphen
+		'\u2022', // bullet
+		'\u2027', // hyphenation point
+		'\u2219', // bullet operator
+		'\u22c5', // dot operator
+		'\u30fb': // katakana middle dot
+		return true
+	}
+	return unicode.IsSpace(r)
+}
+
+// lookalikes maps Cyrillic and Greek letters to the Latin letters they
+// look like.
+var lookalikes = map[rune]rune{
+	// Cyrillic lower case
+	'а': 'a', 'в': 'b', 'е': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p', 'с': 'c', 'т': 't',
+	'у': 'y', 'х': 'x', 'ѕ': 's', 'і': 'i', 'ј': 'j', 'ԁ': 'd', 'һ': 'h', 'ԛ': 'q', 'ԝ': 'w', 'ӏ': 'l',
+	'ɡ': 'g', 'ү': 'y', 'ь': 'b', 'ꮃ': 'w',
+	// Cyrillic upper case
+	'А': 'A', 'В': 'B', 'Е': 'E', 'К': 'K', 'М': 'M', 'Н': 'H', 'О': 'O', 'Р': 'P', 'С': 'C', 'Т': 'T',
+	'У': 'Y', 'Х': 'X', 'Ѕ': 'S', 'І': 'I', 'Ј': 'J', 'Ԁ': 'D', 'Һ': 'H', 'Ԛ': 'Q', 'Ԝ': 'W', 'Ӏ': 'I',
+	'Ү': 'Y',
+	// Greek lower case
+	'α': 'a', 'β': 'b', 'γ': 'y', 'ε': 'e', 'η': 'n', 'ι': 'i', 'κ': 'k', 'ν': 'v', 'ο': 'o', 'ρ': 'p',
+	'τ': 't', 'υ': 'u', 'χ': 'x', 'ω': 'w',
+	// Greek upper case
+	'Α': 'A', 'Β': 'B', 'Ε': 'E', 'Ζ': 'Z', 'Η': 'H', 'Ι': 'I', 'Κ': 'K', 'Μ': 'M', 'Ν': 'N', 'Ο': 'O',
+	'Ρ': 'P', 'Τ': 'T', 'Υ': 'Y', 'Χ': 'X', 'ϲ': 'c', 'Ϲ': 'C', 'ϳ': 'j',
+	// Latin and Armenian look-alikes
+	'ı': 'i', 'ɑ': 'a', 'ȷ': 'j', 'օ': 'o', 'ս': 'u', 'հ': 'h', 'ո': 'n',
+	// typographic quotes, so that terms with an apostrophe match either
+	'\u2018': '\'', '\u2019': '\'', '\u201b': '\'', '\u02bc': '\'', '\u2032': '\'',
+	'\u201c': '"', '\u201d': '"', '\u201f': '"', '\u2033': '"',
+}
+
+// runeTable caches the normalization of every character of the Basic
+// Multilingual Plane; characters beyond it are normalized on the fly.
+type runeTable struct {
+	// entry per rune: kind in the low byte when the character normalizes
+	// to itself; otherwise replBit | index into repl.
+	entry []uint32
+	repl  []replacement
+}
+
+const replBit = 1 << 31
+
+// replacement is what a character normalizes to: zero or more characters.
+type replacement struct {
+	s     string  // UTF-8
+	kinds []uint8 // kind of each character of s
+	sizes []uint8 // UTF-8 length of each character of s
+}
+
+var (
+	tableOnce sync.Once
+	table     *runeTable
+)
+
+// runes returns the character table, building it on first use (about
+// 10 ms, once per process).
+func runes() *runeTable {
+	tableOnce.Do(func() {
+		t := &runeTable{entry: make([]uint32, 0x10000)}
+		for r := rune(0); r < 0x10000; r++ {
+			if r >= 0xd800 && r < 0xe000 {
+				t.entry[r] = uint32(kOther)
+				continue
+			}
+			s := normalizeRuneSlow(r)
+			if s == string(r) {
+				t.entry[r] = uint32(classify(r))
+				continue
+			}
+			t.entry[r] = replBit | uint32(len(t.repl))
+			t.repl = append(t.repl, makeReplacement(s))
+		}
+		table = t
+	})
+	return table
+}
+
+func makeReplacement(s string) replacement {
+	rp := replacement{s: s}
+	for _, r := range s {
+		rp.kinds = append(rp.kinds, classify(r))
+		rp.sizes = append(rp.sizes, uint8(utf8.RuneLen(r)))
+	}
+	return rp
+}
+
+// normalizeRuneSlow normalizes one character: NFKC, then per resulting
+// character accent folding, look-alike folding and lower case; invisible
+// characters are dropped.
+func normalizeRuneSlow(r rune) string {
+	var b strings.Builder
+	for _, c := range norm.NFKC.String(string(r)) {
+		c = foldRune(c)
+		if classify(c) == kDrop {
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// foldRune applies accent folding, look-alike folding and lower case to an
+// NFKC-normalized character.
+func foldRune(c rune) rune {
+	if c >= 0x80 {
+		if d := norm.NFD.String(string(c)); d != string(c) {
+			base, n := utf8.DecodeRuneInString(d)
+			marks := true
+			for _, m := range d[n:] {
+				if !unicode.Is(unicode.Mn, m) {
+					marks = false
+					break
+				}
+			}
+			if marks && base != utf8.RuneError {
+				c = base
+			}
+		}
+		if l, ok := lookalikes[c]; ok {
+			c = l
+		}
+	}
+	return unicode.ToLower(c)
+}
+
+// classify returns the kind of a normalized character.
+func classify(r rune) uint8 {
+	if r < utf8.RuneSelf {
+		return asciiKind[r]
+	}
+	switch {
+	case isInvisible(r):
+		return kDrop
+	case isSepRune(r):
+		return kSep
+	case isUnspaced(r):
+		return kHan
+	case unicode.IsLetter(r):
+		return kWord
+	case unicode.IsNumber(r), unicode.Is(unicode.Mc, r):
+		return kDigit
+	}
+	return kOther
+}
+
+// isInvisible reports whether r is dropped: format characters, combining
+// marks and the fillers that render as nothing.
+func isInvisible(r rune) bool {
+	switch r {
+	case '\u115f', '\u1160', '\u3164', '\uffa0', '\u2800', '\u034f':
+		return true
+	}
+	return unicode.In(r, unicode.Cf, unicode.Mn, unicode.Me)
+}
+
+// isUnspaced reports whether r belongs to a script written without spaces
+// between words, where listed terms match anywhere.
+func isUnspaced(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Bopomofo,
+		unicode.Thai, unicode.Lao, unicode.Khmer, unicode.Myanmar, unicode.Yi)
+}
+
+// isHan3 reports whether s[i:] begins with a CJK unified ideograph of
+// U+4E00–U+9FFF, in three bytes.
+func isHan3(s string, i int) bool {
+	if i+2 >= len(s) {
+		return false
+	}
+	b, c1, c2 := s[i], s[i+1], s[i+2]
+	return b >= 0xe4 && b <= 0xe9 && c1&0xc0 == 0x80 && c2&0xc0 == 0x80 && (b != 0xe4 || c1 >= 0xb8)
+}
+
+// isHanFast reports whether r is a CJK unified ideograph of the main or
+// first extension block: normalizes to itself, of kind kHan.
+func isHanFast(r rune) bool {
+	return r >= 0x4e00 && r <= 0x9fff || r >= 0x3400 && r <= 0x4dbf
+}
+
+// span maps a stretch of normalized text back to the original: out[n:n+nl]
+// came from orig[o:o+ol]. Between spans, the mapping is the identity shifted
+// by the end of the previous span. nl == 0 marks a shift alone.
+type span struct {
+	n, nl, o, ol int32
+}
+
+// normalizer turns original text into normalized text, incrementally.
+type normalizer struct {
+	keepSeps bool // allow-list form: every separator kept as it is
+
+	out   []byte
+	spans []span
+	delta int // orig offset - out offset after the last span
+	base  int // orig offset of the first byte fed
+
+	// token state
+	last       uint8  // kind of the last emitted token: kNone, kWord, kHan or kOther
+	wordLen    int    // characters in the current word, saturating at 2
+	wordLetter bool   // the current word starts with a letter
+	run        bool   // the current word is a run of single letters
+	runSep     sepKey // the separators between the letters of that run
+
+	// pending separators
+	sepN             int
+	sepKey           sepKey // the pending separators, when few
+	sepSpace         bool   // they were emitted as a space already
+	sepStart, sepEnd int
+
+	// pending single letter after a pending separator
+	pl             bool
+	plb            [utf8.UTFMax]byte
+	pln            int
+	plStart, plEnd int
+
+	t       *runeTable
+	scratch []byte
+}
+
+func (n *normalizer) reset(base int, keepSeps bool) {
+	*n = normalizer{
+		keepSeps: keepSeps,
+		out:      n.out[:0],
+		spans:    n.spans[:0],
+		delta:    base,
+		base:     base,
+		last:     kNone,
+		t:        runes(),
+		scratch:  n.scratch[:0],
+	}
+}
+
+// pending returns the original offset where input that may still change
+// its normalized form begins, or -1 when nothing is pending.
+func (n *normalizer) pending() int {
+	if n.sepN > 0 && !n.sepSpace {
+		return n.sepStart
+	}
+	return -1
+}
+
+// emit appends normalized bytes b that came from orig[o:o+ol].
+func (n *normalizer) emit(b string, o, ol int) {
+	at := len(n.out)
+	if ol != len(b) || o-at != n.delta {
+		n.spans = append(n.spans, span{n: int32(at), nl: int32(len(b)), o: int32(o), ol: int32(ol)})
+		n.delta = o + ol - at - len(b)
+	}
+	n.out = append(n.out, b...)
+}
+
+// emitByte appends one byte that came from orig[o].
+func (n *normalizer) emitByte(c byte, o int) {
+	at := len(n.out)
+	if o-at != n.delta {
+		n.spans = append(n.spans, span{n: int32(at), o: int32(o)})
+		n.delta = o - at
+	}
+	n.out = append(n.out, c)
+}
+
+// feed normalizes s[i:], where s is all the text so far, and returns the
+// offset it stopped at: len(s), or before an incomplete character at the
+// end when eof is false. With eof, pending separators are settled too.
+func (n *normalizer) feed(s string, i int, eof bool) int {
+	if need := len(n.out) + len(s) - i + 16; need > cap(n.out) {
+		n.out = slices.Grow(n.out, need-len(n.out))
+	}
+	out := n.out
+	for i < len(s) {
+		b := s[i]
+		if n.sepN == 0 {
+			if c := wordLower[b]; c != 0 {
+				// The common case: a run of ASCII word characters.
+				if i-len(out) != n.delta {
+					n.spans = append(n.spans, span{n: int32(len(out)), o: int32(i)})
+					n.delta = i - len(out)
+				}
+				// Words joined by single spaces stay in this loop, as long
+				// as a space cannot join two single letters.
+				start, spaced := i, false
+				mergeable := n.last == kWord && n.run && n.runSep.is(' ')
+				out = append(out, c)
+				i++
+				for {
+					for i < len(s) {
+						c = wordLower[s[i]]
+						if c == 0 {
+							break
+						}
+						out = append(out, c)
+						i++
+					}
+					if spaced || n.last != kWord {
+						mergeable = i-start == 1 && asciiKind[s[start]] == kWord
+					}
+					if mergeable || i+1 >= len(s) || s[i] != ' ' || wordLower[s[i+1]] == 0 {
+						break
+					}
+					out = append(out, ' ', wordLower[s[i+1]])
+					i += 2
+					start, spaced = i-1, true
+				}
+				switch {
+				case spaced || n.last != kWord:
+					n.last, n.wordLen, n.wordLetter, n.run = kWord, i-start, asciiKind[s[start]] == kWord, false
+				default:
+					n.wordLen = 2
+				}
+				continue
+			}
+			if isHan3(s, i) {
+				// A run of CJK ideographs, which normalize to themselves.
+				if i-len(out) != n.delta {
+					n.spans = append(n.spans, span{n: int32(len(out)), o: int32(i)})
+					n.delta = i - len(out)
+				}
+				out = append(out, s[i], s[i+1], s[i+2])
+				for i += 3; isHan3(s, i); i += 3 {
+					out = append(out, s[i], s[i+1], s[i+2])
+				}
+				n.last = kHan
+				continue
+			}
+			if b < utf8.RuneSelf && asciiKind[b] == kOther {
+				// Punctuation: a hard boundary.
+				if i-len(out) != n.delta {
+					n.spans = append(n.spans, span{n: int32(len(out)), o: int32(i)})
+					n.delta = i - len(out)
+				}
+				out = append(out, b)
+				n.last = kOther
+				i++
+				continue
+			}
+			if b == ' ' && !n.keepSeps && n.spaceIsBoundary(s, i+1) {
+				// One space that is a word boundary whatever follows.
+				if i-len(out) != n.delta {
+					n.spans = append(n.spans, span{n: int32(len(out)), o: int32(i)})
+					n.delta = i - len(out)
+				}
+				out = append(out, ' ')
+				n.last = kNone
+				i++
+				continue
+			}
+		}
+		if b < utf8.RuneSelf && asciiKind[b] == kSep && n.sepN == 0 && !n.keepSeps {
+			// A run of ASCII separators settled by what follows it.
+			j := i + 1
+			for j < len(s) && j-i < 4 && s[j] < utf8.RuneSelf && asciiKind[s[j]] == kSep {
+				j++
+			}
+			if n.sepRunIsSpace(s, i, j) {
+				if j-i == 1 {
+					if i-len(out) != n.delta {
+						n.spans = append(n.spans, span{n: int32(len(out)), o: int32(i)})
+						n.delta = i - len(out)
+					}
+					out = append(out, ' ')
+				} else {
+					n.out = out
+					n.emit(" ", i, j-i)
+					out = n.out
+				}
+				n.last = kNone
+				i = j
+				continue
+			}
+		}
+		n.out = out
+		if b < utf8.RuneSelf {
+			n.unit(asciiKind[b], asciiUnit[b], i, 1)
+			i++
+			out = n.out
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size <= 1 {
+			if !eof && !utf8.FullRuneInString(s[i:]) {
+				out = n.out
+				break // wait for the rest of the character
+			}
+			n.unit(kOther, "\ufffd", i, 1)
+			i++
+			out = n.out
+			continue
+		}
+		if isHanFast(r) {
+			n.unit(kHan, s[i:i+size], i, size)
+			i += size
+			out = n.out
+			continue
+		}
+		if r < 0x10000 {
+			e := n.t.entry[r]
+			if e&replBit == 0 {
+				if k := uint8(e); n.sepN == 0 && (k == kOther || k == kHan) {
+					// Punctuation and ideographs that normalize to
+					// themselves, with nothing pending.
+					n.emit(s[i:i+size], i, size)
+					n.last = k
+				} else {
+					n.unit(k, s[i:i+size], i, size)
+				}
+			} else {
+				rp := &n.t.repl[e&^replBit]
+				at := 0
+				for j, k := range rp.kinds {
+					sz := int(rp.sizes[j])
+					n.unit(k, rp.s[at:at+sz], i, size)
+					at += sz
+				}
+			}
+			i += size
+			out = n.out
+			continue
+		}
+		norm := normalizeRuneSlow(r)
+		for _, c := range norm {
+			n.scratch = utf8.AppendRune(n.scratch[:0], c)
+			n.unit(classify(c), string(n.scratch), i, size)
+		}
+		i += size
+		out = n.out
+	}
+	n.out = out
+	if eof {
+		n.flush()
+	}
+	return i
+}
+
+// spaceIsBoundary reports whether a single space before s[j] is surely
+// normalized to one space: what follows is neither a separator (the run
+// goes on), nor a letter that may join a run of single letters, nor an
+// ideograph after an ideograph (the space is dropped), nor something that
+// needs a closer look.
+func (n *normalizer) spaceIsBoundary(s string, j int) bool {
+	if j >= len(s) {
+		return false
+	}
+	c := s[j]
+	if c < utf8.RuneSelf {
+		switch asciiKind[c] {
+		case kSep:
+			return false
+		case kWord:
+			return !(n.last == kWord && (n.run && n.runSep.is(' ') || !n.run && n.wordLen == 1 && n.wordLetter))
+		}
+		return true
+	}
+	return n.last != kHan && isHan3(s, j)
+}
+
+// sepRunIsSpace reports whether the ASCII separators s[i:j], with nothing
+// pending before them, surely normalize to one space: what follows is
+// ASCII punctuation or a digit, a letter that cannot join a run of single
+// letters, or an ideograph that the run does not join to one before it.
+func (n *normalizer) sepRunIsSpace(s string, i, j int) bool {
+	if j >= len(s) || j-i > maxRunSep {
+		return false
+	}
+	c := s[j]
+	if c < utf8.RuneSelf {
+		switch asciiKind[c] {
+		case kSep:
+			return false
+		case kWord:
+			if n.last != kWord {
+				return true
+			}
+			var key sepKey
+			key.add(s[i:j])
+			return !(n.run && n.runSep == key || !n.run && n.wordLen == 1 && n.wordLetter)
+		}
+		return true
+	}
+	return n.last != kHan && isHan3(s, j)
+}
+
+// flush settles what is pending at the end of the text.
+func (n *normalizer) flush() {
+	if n.pl {
+		n.mergeLetter()
+	}
+	if n.sepN > 0 {
+		n.flushSep()
+	}
+}
+
+// unit takes one normalized character of kind k, bytes ub, that came from
+// orig[o:o+ol].
+func (n *normalizer) unit(k uint8, ub string, o, ol int) {
+	if k == kDrop {
+		return
+	}
+	if n.keepSeps {
+		if k == kSep && len(ub) == 1 && ub[0] < utf8.RuneSelf {
+			n.emitByte(ub[0], o)
+			return
+		}
+		n.emit(ub, o, ol)
+		return
+	}
+	switch k {
+	case kSep:
+		if n.pl {
+			if !n.run && n.sepKey.allSpace() && !isSpaceUnit(ub) {
+				// A lone letter, a space, then a letter followed by
+				// another separator: the second begins a run of its own
+				// ("a S.T.U.P.I.D"), where "m-y l-i-f-e" keeps "my".
+				n.flushSep()
+				n.emit(string(n.plb[:n.pln]), n.plStart, n.plEnd-n.plStart)
+				n.pl = false
+				n.last, n.wordLen, n.wordLetter, n.run = kWord, 1, true, false
+			} else {
+				n.mergeLetter()
+			}
+		}
+		switch {
+		case n.sepN == 0:
+			n.sepStart, n.sepEnd = o, o+ol
+			n.sepKey = sepKey{}
+			if !(n.last == kHan || n.last == kWord && (n.run || n.wordLen == 1 && n.wordLetter)) {
+				// Nothing can drop these separators: they are one
+				// space, whatever follows.
+				n.emit(" ", o, ol)
+				n.sepSpace = true
+				n.last = kNone
+			}
+		case n.sepSpace:
+			// One more separator under the space already emitted.
+			at := len(n.out) - 1
+			if k := len(n.spans) - 1; k >= 0 && int(n.spans[k].n) == at && n.spans[k].nl == 1 {
+				n.spans[k].ol = int32(o + ol - n.sepStart)
+			} else {
+				n.spans = append(n.spans, span{n: int32(at), nl: 1, o: int32(n.sepStart), ol: int32(o + ol - n.sepStart)})
+			}
+			n.delta = o + ol - len(n.out)
+		}
+		n.sepKey.add(ub)
+		n.sepN++
+		n.sepEnd = o + ol
+	case kWord, kDigit:
+		if n.pl {
+			// The pending letter begins a longer word.
+			n.flushSep()
+			n.emit(string(n.plb[:n.pln]), n.plStart, n.plEnd-n.plStart)
+			n.pl = false
+			n.emit(ub, o, ol)
+			n.last, n.wordLen, n.wordLetter, n.run = kWord, 2, true, false
+			return
+		}
+		if n.sepN > 0 {
+			if k == kWord && n.sepN <= maxRunSep && n.sepKey.n <= len(n.sepKey.b) && n.last == kWord &&
+				(n.run && n.runSep == n.sepKey || !n.run && n.wordLen == 1 && n.wordLetter) {
+				// Maybe the next of a run of single letters: wait and see.
+				n.pl = true
+				n.pln = copy(n.plb[:], ub)
+				n.plStart, n.plEnd = o, o+ol
+				return
+			}
+			n.flushSep()
+			n.emit(ub, o, ol)
+			n.last, n.wordLen, n.wordLetter, n.run = kWord, 1, k == kWord, false
+			return
+		}
+		n.emit(ub, o, ol)
+		if n.last == kWord {
+			n.wordLen = 2
+		} else {
+			n.last, n.wordLen, n.wordLetter, n.run = kWord, 1, k == kWord, false
+		}
+	case kHan:
+		if n.pl {
+			n.mergeLetter()
+		}
+		if n.sepN > 0 {
+			if n.last == kHan && n.sepN <= maxHanSep {
+				n.sepN = 0
+			} else {
+				n.flushSep()
+			}
+		}
+		n.emit(ub, o, ol)
+		n.last = kHan
+	default:
+		if n.pl {
+			n.mergeLetter()
+		}
+		if n.sepN > 0 {
+			n.flushSep()
+		}
+		n.emit(ub, o, ol)
+		n.last = kOther
+	}
+}
+
+// mergeLetter joins the pending single letter to the run before it,
+// dropping the separator between them.
+func (n *normalizer) mergeLetter() {
+	n.emit(string(n.plb[:n.pln]), n.plStart, n.plEnd-n.plStart)
+	n.pl = false
+	n.run, n.runSep = true, n.sepKey
+	n.sepN = 0
+	n.last, n.wordLen = kWord, 2
+}
+
+// flushSep emits the pending separators as one space.
+func (n *normalizer) flushSep() {
+	if n.sepSpace {
+		n.sepN, n.sepSpace = 0, false
+		return
+	}
+	if n.sepEnd-n.sepStart == 1 {
+		n.emitByte(' ', n.sepStart)
+	} else {
+		n.emit(" ", n.sepStart, n.sepEnd-n.sepStart)
+	}
+	n.sepN = 0
+	n.last = kNone
+}
+
+// origStart maps the normalized offset x, the start of a character, to the
+// original offset where that character's source begins.
+func (n *normalizer) origStart(x int) int {
+	i := sort.Search(len(n.spans), func(i int) bool { return int(n.spans[i].n) > x }) - 1
+	if i < 0 {
+		return x + n.base
+	}
+	sp := n.spans[i]
+	if x < int(sp.n+sp.nl) {
+		return int(sp.o)
+	}
+	return int(sp.o+sp.ol) + x - int(sp.n+sp.nl)
+}
+
+// origEnd maps the normalized offset e > 0, the end of a character, to the
+// original offset where that character's source ends.
+func (n *normalizer) origEnd(e int) int {
+	x := e - 1
+	i := sort.Search(len(n.spans), func(i int) bool { return int(n.spans[i].n) > x }) - 1
+	if i < 0 {
+		return e + n.base
+	}
+	sp := n.spans[i]
+	if x < int(sp.n+sp.nl) {
+		return int(sp.o + sp.ol)
+	}
+	return int(sp.o+sp.ol) + e - int(sp.n+sp.nl)
+}
+
+// outIndex maps the original offset o, the start of a character that was
+// emitted, to its normalized offset; for a character that was dropped it
+// gives the offset of the next one.
+func (n *normalizer) outIndex(o int) int {
+	i := sort.Search(len(n.spans), func(i int) bool { return int(n.spans[i].o) > o }) - 1
+	if i < 0 {
+		return o - n.base
+	}
+	sp := n.spans[i]
+	if o < int(sp.o+sp.ol) {
+		return int(sp.n)
+	}
+	return int(sp.n+sp.nl) + o - int(sp.o+sp.ol)
+}
+
+// Normalize returns text as the matcher sees it, with separators seen
+// through inside words: "ＳＴＵ.Ｐ.Ｉ.Ｄ" and "s\u200bt\u200bu\u200bpid" both
+// give "stupid", "白 痴" gives "白痴", "Ｈｅｌｌｏ,  Wörld" gives "hello, world".
+func Normalize(text string) string {
+	var n normalizer
+	n.reset(0, false)
+	n.feed(text, 0, true)
+	return string(n.out)
+}
+
+// normalizeKeep returns text normalized with every separator kept, the form
+// allow-list entries are matched in.
+func normalizeKeep(text string) string {
+	var n normalizer
+	n.reset(0, true)
+	n.feed(text, 0, true)
+	return string(n.out)
+}
