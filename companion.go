@@ -26,9 +26,9 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/companion-go/companion/transport"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
-	"net/http"
 	"sync"
 	"time"
 
@@ -52,6 +52,7 @@ type Companion struct {
 	counters cacheCounters
 	tel      *telemetry
 	prices   Prices
+	tr       *transport.Transport // the default transport, nil when the host gave its own
 }
 
 // New returns a Companion configured by opts. It returns a [*ConfigError]
@@ -64,9 +65,9 @@ func New(opts ...Option) (*Companion, error) {
 	if len(cfg.errs) > 0 {
 		return nil, cfg.errs[0]
 	}
-	hc := cfg.httpClient
-	if hc == nil {
-		hc = &http.Client{Transport: cfg.roundTripper()} // the host's transport, else a tuned transport.Transport
+	hc, tr, err := cfg.client()
+	if err != nil {
+		return nil, err
 	}
 	oc := openai.DefaultConfig(cfg.apiKey)
 	oc.BaseURL = cfg.baseURL
@@ -81,9 +82,11 @@ func New(opts ...Option) (*Companion, error) {
 		log:      cfg.log(),
 		maxBytes: cfg.maxQuestionBytes,
 		prices:   cfg.prices,
+		tr:       tr,
 	}
-	tel, err := newTelemetry(&cfg, c.log)
+	tel, err := newTelemetry(&cfg, c.log, tr)
 	if err != nil {
+		c.Close()
 		return nil, err
 	}
 	c.tel = tel

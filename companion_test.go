@@ -30,6 +30,7 @@ func newTest(t testing.TB, opts []companiontest.Option, copts ...Option) (*Compa
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Close() })
 	return c, srv
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/companion-go/companion/cache"
+	"github.com/companion-go/companion/transport"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"net/http"
@@ -38,6 +39,8 @@ type config struct {
 	exact            cache.Store
 	cacheTTL         time.Duration
 	coalesce         *bool
+	transportOpts    []transport.Option
+	endpoints        []string
 	tracerProvider   trace.TracerProvider
 	meterProvider    metric.MeterProvider
 	prices           Prices
@@ -100,8 +103,9 @@ func WithModel(model string) Option {
 }
 
 // WithHTTPClient sets the HTTP client for every upstream call. It takes
-// precedence over [WithTransport]. Default: a client on the default
-// transport with no overall timeout (bound each turn with its context).
+// precedence over [WithTransport] and [WithTransportOptions]. Default: a
+// client with no overall timeout (bound each turn with its context) on a
+// tuned [transport.Transport].
 func WithHTTPClient(hc *http.Client) Option {
 	return optionFunc(func(c *config) {
 		if hc == nil {
@@ -112,8 +116,10 @@ func WithHTTPClient(hc *http.Client) Option {
 	})
 }
 
-// WithTransport sets the RoundTripper of the HTTP client Companion builds.
-// Ignored when [WithHTTPClient] is given. Default http.DefaultTransport.
+// WithTransport sets the RoundTripper of the HTTP client Companion builds,
+// in place of the default [transport.Transport]. Ignored when
+// [WithHTTPClient] is given. Default: a transport.Transport configured by
+// [WithTransportOptions].
 func WithTransport(rt http.RoundTripper) Option {
 	return optionFunc(func(c *config) {
 		if rt == nil {

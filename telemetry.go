@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/companion-go/companion/transport"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
@@ -146,7 +147,7 @@ type telemetry struct {
 
 var durationBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 20, 30, 60}
 
-func newTelemetry(cfg *config, log *slog.Logger) (*telemetry, error) {
+func newTelemetry(cfg *config, log *slog.Logger, tr *transport.Transport) (*telemetry, error) {
 	t := &telemetry{log: log, logText: cfg.logText}
 	if cfg.tracerProvider != nil {
 		t.tracer = cfg.tracerProvider.Tracer(instrumentation)
@@ -184,10 +185,55 @@ func newTelemetry(cfg *config, log *slog.Logger) (*telemetry, error) {
 	t.tokenUsage, err = m.Int64Histogram("gen_ai.client.token.usage", metric.WithUnit("{token}"), metric.WithDescription("GenAI tokens per upstream call."),
 		metric.WithExplicitBucketBoundaries(1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144))
 	errs = append(errs, err)
+	if tr != nil {
+		errs = append(errs, observeTransport(m, tr))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, &ConfigError{Option: "WithMeterProvider", Reason: err.Error()}
 	}
 	return t, nil
+}
+
+// observeTransport exports the default transport's counters:
+// companion.transport.requests (by protocol), .retries, .hedges,
+// .connections, .tls.resumptions, and .breaker.open (endpoints whose
+// breaker is open now).
+func observeTransport(m metric.Meter, tr *transport.Transport) error {
+	var errs []error
+	counter := func(name, unit, desc string) metric.Int64ObservableCounter {
+		c, err := m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return c
+	}
+	requests := counter("companion.transport.responses", "{response}", "Responses by protocol.")
+	retries := counter("companion.transport.retries", "{retry}", "Retries sent.")
+	hedges := counter("companion.transport.hedges", "{hedge}", "Hedged attempts sent.")
+	conns := counter("companion.transport.connections", "{connection}", "Connections opened.")
+	resumed := counter("companion.transport.tls.resumptions", "{handshake}", "TLS handshakes resumed from a session ticket.")
+	open, err := m.Int64ObservableGauge("companion.transport.breaker.open", metric.WithUnit("{endpoint}"), metric.WithDescription("Endpoints whose circuit breaker is open."))
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	_, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		st := tr.Stats()
+		for proto, n := range map[string]int64{"http/1.1": st.HTTP1, "h2": st.HTTP2, "h3": st.HTTP3} {
+			o.ObserveInt64(requests, n, metric.WithAttributes(attribute.String("network.protocol.name", proto)))
+		}
+		o.ObserveInt64(retries, st.Retries)
+		o.ObserveInt64(hedges, st.Hedges)
+		o.ObserveInt64(conns, st.NewConns)
+		o.ObserveInt64(resumed, st.TLSResumed)
+		var n int64
+		for _, ep := range st.Endpoints {
+			if ep.Breaker == transport.BreakerOpen {
+				n++
+			}
+		}
+		o.ObserveInt64(open, n)
+		return nil
+	}, requests, retries, hedges, conns, resumed, open)
+	return err
 }
 
 // span starts a child span when tracing is on; end is never nil.

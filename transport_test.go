@@ -20,12 +20,15 @@ func configOf(opts ...Option) config {
 }
 
 func TestDefaultTransportIsTuned(t *testing.T) {
-	cfg := configOf(WithConcurrency(7))
-	tr, ok := cfg.roundTripper().(*transport.Transport)
-	if !ok {
-		t.Fatalf("default RoundTripper is %T, want *transport.Transport", cfg.roundTripper())
+	c, err := New(WithConcurrency(7))
+	if err != nil {
+		t.Fatal(err)
 	}
-	defer tr.Close()
+	defer c.Close()
+	tr := c.Transport()
+	if tr == nil {
+		t.Fatal("no default transport")
+	}
 	if got := tr.Endpoint(); got != DefaultBaseURL {
 		t.Errorf("endpoint %q, want %q", got, DefaultBaseURL)
 	}
@@ -39,8 +42,9 @@ func TestHostTransportWins(t *testing.T) {
 		{WithEndpoints("https://a.example/v1", "https://b.example/v1"), WithTransport(host)},
 	} {
 		cfg := configOf(opts...)
-		if rt := cfg.roundTripper(); rt != host {
-			t.Errorf("RoundTripper %T, want the host's", rt)
+		hc, tr, err := cfg.client()
+		if err != nil || tr != nil || hc.Transport != host {
+			t.Errorf("client() = %v, %v, %v; want one on the host's transport", hc, tr, err)
 		}
 	}
 }
