@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/companion-go/companion/transport"
@@ -143,6 +144,23 @@ type telemetry struct {
 	inflight   metric.Int64UpDownCounter
 	opDuration metric.Float64Histogram
 	tokenUsage metric.Int64Histogram
+	attrs      sync.Map // attribute sets, made once: string → metric.MeasurementOption
+}
+
+// with returns the measurement option of the attribute pairs k1, v1, k2,
+// v2…, made once and reused, so that recording allocates nothing for them.
+func (t *telemetry) with(kv ...string) metric.MeasurementOption {
+	key := strings.Join(kv, "\x00")
+	if o, ok := t.attrs.Load(key); ok {
+		return o.(metric.MeasurementOption)
+	}
+	attrs := make([]attribute.KeyValue, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		attrs = append(attrs, attribute.String(kv[i], kv[i+1]))
+	}
+	o := metric.WithAttributeSet(attribute.NewSet(attrs...))
+	t.attrs.Store(key, o)
+	return o
 }
 
 var durationBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 20, 30, 60}
@@ -259,7 +277,7 @@ func end(s trace.Span, err error) {
 // lookup records a cache lookup.
 func (t *telemetry) lookup(ctx context.Context, tier, result string) {
 	if t.metrics {
-		t.lookups.Add(ctx, 1, metric.WithAttributes(attribute.String("companion.cache.tier", tier), attribute.String("companion.cache.result", result)))
+		t.lookups.Add(ctx, 1, t.with("companion.cache.tier", tier, "companion.cache.result", result))
 	}
 }
 
@@ -275,17 +293,15 @@ func (t *telemetry) upstream(ctx context.Context, model string, d time.Duration,
 	if !t.metrics {
 		return
 	}
-	attrs := []attribute.KeyValue{attribute.String("gen_ai.operation.name", "chat"), attribute.String("gen_ai.request.model", model)}
 	if err != nil {
 		et := errorType(err)
-		t.upErrors.Add(ctx, 1, metric.WithAttributes(attribute.String("error.type", et)))
-		attrs = append(attrs, attribute.String("error.type", et))
+		t.upErrors.Add(ctx, 1, t.with("error.type", et))
+		t.opDuration.Record(ctx, d.Seconds(), t.with("gen_ai.operation.name", "chat", "gen_ai.request.model", model, "error.type", et))
+		return
 	}
-	t.opDuration.Record(ctx, d.Seconds(), metric.WithAttributes(attrs...))
-	if err == nil {
-		t.tokenUsage.Record(ctx, int64(u.PromptTokens), metric.WithAttributes(append(attrs, attribute.String("gen_ai.token.type", "input"))...))
-		t.tokenUsage.Record(ctx, int64(u.CompletionTokens), metric.WithAttributes(append(attrs, attribute.String("gen_ai.token.type", "output"))...))
-	}
+	t.opDuration.Record(ctx, d.Seconds(), t.with("gen_ai.operation.name", "chat", "gen_ai.request.model", model))
+	t.tokenUsage.Record(ctx, int64(u.PromptTokens), t.with("gen_ai.operation.name", "chat", "gen_ai.request.model", model, "gen_ai.token.type", "input"))
+	t.tokenUsage.Record(ctx, int64(u.CompletionTokens), t.with("gen_ai.operation.name", "chat", "gen_ai.request.model", model, "gen_ai.token.type", "output"))
 }
 
 // finish records a finished turn: a or err.
@@ -299,7 +315,7 @@ func (t *telemetry) finish(ctx context.Context, span trace.Span, tn *turn, a *An
 		if err != nil {
 			et = errorType(err)
 		}
-		attrs := metric.WithAttributes(attribute.String("companion.source", src), attribute.String("error.type", et))
+		attrs := t.with("companion.source", src, "error.type", et)
 		total := time.Since(tn.start)
 		if a != nil {
 			total = a.Timings.Total
@@ -310,11 +326,11 @@ func (t *telemetry) finish(ctx context.Context, span trace.Span, tn *turn, a *An
 			if tn.t.Queue > 0 {
 				t.queue.Record(ctx, tn.t.Queue.Seconds())
 			}
-			t.tokens.Add(ctx, int64(a.Usage.PromptTokens), metric.WithAttributes(attribute.String("companion.token.type", "input")))
-			t.tokens.Add(ctx, int64(a.Usage.CompletionTokens), metric.WithAttributes(attribute.String("companion.token.type", "output")))
-			t.tokens.Add(ctx, int64(a.TokensSaved), metric.WithAttributes(attribute.String("companion.token.type", "saved")))
-			t.cost.Add(ctx, a.Cost, metric.WithAttributes(attribute.String("companion.cost.kind", "spent")))
-			t.cost.Add(ctx, a.CostSaved, metric.WithAttributes(attribute.String("companion.cost.kind", "saved")))
+			t.tokens.Add(ctx, int64(a.Usage.PromptTokens), t.with("companion.token.type", "input"))
+			t.tokens.Add(ctx, int64(a.Usage.CompletionTokens), t.with("companion.token.type", "output"))
+			t.tokens.Add(ctx, int64(a.TokensSaved), t.with("companion.token.type", "saved"))
+			t.cost.Add(ctx, a.Cost, t.with("companion.cost.kind", "spent"))
+			t.cost.Add(ctx, a.CostSaved, t.with("companion.cost.kind", "saved"))
 		}
 	}
 	if span != nil {
