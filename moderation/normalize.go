@@ -540,8 +540,12 @@ func (n *normalizer) feed(s string, i int, eof bool) int {
 				} else {
 					n.unit(k, s[i:i+size], i, size)
 				}
+			} else if rp := &n.t.repl[e&^replBit]; len(rp.kinds) == 1 && n.sepN == 0 && (rp.kinds[0] == kOther || rp.kinds[0] == kHan) {
+				// One punctuation mark or ideograph for another ("，"
+				// for ",", "⽩" for "白"), with nothing pending.
+				n.emit(rp.s, i, size)
+				n.last = rp.kinds[0]
 			} else {
-				rp := &n.t.repl[e&^replBit]
 				at := 0
 				for j, k := range rp.kinds {
 					sz := int(rp.sizes[j])
