@@ -1,0 +1,283 @@
+package cache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Shared shares a [Semantic] tier between the replicas of a host through
+// Redis. Each entry added on one replica is stored in Redis with its vector
+// (so no replica embeds it again) under its TTL, and announced on a Redis
+// Stream; every replica reads the stream and adds what the others announce
+// to its own in-memory index, within a few milliseconds of the
+// announcement (at most ReadBlock when idle). A replica that starts late
+// loads what Redis holds first, then follows the stream from the point it
+// started loading, so nothing is missed between the two.
+//
+// Lookups are local and never touch Redis. If Redis fails, Add still adds
+// locally and returns the Redis error; the reader retries with backoff and
+// resumes where it stopped. Close stops the reader.
+type Shared struct {
+	*Semantic
+	rc        redis.UniversalClient
+	prefix    string
+	stream    string
+	maxLen    int64
+	block     time.Duration
+	origin    string
+	cancel    context.CancelFunc
+	done      chan struct{}
+	applied   atomic.Int64
+	readErrs  atomic.Int64
+	closeOnce sync.Once
+}
+
+// SharedConfig configures [NewShared]. The zero value is valid.
+type SharedConfig struct {
+	// Prefix is prepended to the records' keys and the stream's. Default
+	// "companion:sem:".
+	Prefix string
+	// MaxStreamLen caps the announcement stream (approximately, with
+	// MAXLEN ~). Default 100 000.
+	MaxStreamLen int64
+	// ReadBlock is how long one read of the stream waits for news.
+	// Default 500 ms.
+	ReadBlock time.Duration
+}
+
+// NewShared loads the records Redis holds into s and starts following the
+// announcement stream in the background. ctx bounds the initial load only.
+func NewShared(ctx context.Context, s *Semantic, client redis.UniversalClient, cfg SharedConfig) (*Shared, error) {
+	if s == nil || client == nil {
+		return nil, fmt.Errorf("%w: NewShared needs a Semantic and a Redis client", ErrInvalidConfig)
+	}
+	if cfg.MaxStreamLen < 0 || cfg.ReadBlock < 0 {
+		return nil, fmt.Errorf("%w: negative SharedConfig field", ErrInvalidConfig)
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "companion:sem:"
+	}
+	if cfg.MaxStreamLen == 0 {
+		cfg.MaxStreamLen = 100_000
+	}
+	if cfg.ReadBlock == 0 {
+		cfg.ReadBlock = 500 * time.Millisecond
+	}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	sh := &Shared{
+		Semantic: s, rc: client, prefix: cfg.Prefix, stream: cfg.Prefix + "stream",
+		maxLen: cfg.MaxStreamLen, block: cfg.ReadBlock, origin: hex.EncodeToString(id[:]),
+		done: make(chan struct{}),
+	}
+	// Where the stream is now: what comes after is read by the follower,
+	// what came before is in the records loaded next.
+	last := "0-0"
+	msgs, err := client.XRevRangeN(ctx, sh.stream, "+", "-", 1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("cache: shared semantic: %w", err)
+	}
+	if len(msgs) > 0 {
+		last = msgs[0].ID
+	}
+	if err := sh.load(ctx); err != nil {
+		return nil, err
+	}
+	fctx, cancel := context.WithCancel(context.Background())
+	sh.cancel = cancel
+	go sh.follow(fctx, last)
+	return sh, nil
+}
+
+// Add adds e locally, stores its record in Redis and announces it.
+func (sh *Shared) Add(ctx context.Context, ns Namespace, e Entry, ttl time.Duration) error {
+	if err := checkQuestion(e.Question); err != nil {
+		return err
+	}
+	if ttl < 0 {
+		return configErrorf("negative TTL %v", ttl)
+	}
+	if ttl == 0 {
+		ttl = sh.ttl
+	}
+	vec, _, err := sh.embed(ctx, e.Question)
+	if err != nil {
+		return err
+	}
+	nsID := ns.ID()
+	r := Record{ID: KeyIn(nsID, e.Question), Vector: vec, Entry: e, Expires: sh.now().Add(ttl)}
+	if err := sh.Put(nsID, r); err != nil {
+		return err
+	}
+	key := sh.prefix + "r:" + nsID + ":" + r.ID
+	_, err = sh.rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, key, encodeRecord(nsID, &r), ttl)
+		p.XAdd(ctx, &redis.XAddArgs{Stream: sh.stream, MaxLen: sh.maxLen, Approx: true,
+			Values: []any{"key", key, "origin", sh.origin}})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cache: shared semantic: %w", err)
+	}
+	return nil
+}
+
+// Applied returns how many records from other replicas were added.
+func (sh *Shared) Applied() int64 { return sh.applied.Load() }
+
+// Close stops following the stream; it does not touch Redis or the local
+// entries.
+func (sh *Shared) Close() error {
+	sh.closeOnce.Do(func() {
+		sh.cancel()
+		<-sh.done
+	})
+	return nil
+}
+
+// load adds every record Redis holds.
+func (sh *Shared) load(ctx context.Context) error {
+	iter := sh.rc.Scan(ctx, 0, sh.prefix+"r:*", 512).Iterator()
+	for iter.Next(ctx) {
+		sh.apply(ctx, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("cache: shared semantic: load: %w", err)
+	}
+	return nil
+}
+
+// apply reads the record under key and adds it; a record that is gone
+// (expired) or corrupt is skipped.
+func (sh *Shared) apply(ctx context.Context, key string) {
+	b, err := sh.rc.Get(ctx, key).Bytes()
+	if err != nil {
+		return
+	}
+	nsID, r, err := decodeRecord(b)
+	if err != nil {
+		return
+	}
+	if sh.Put(nsID, r) == nil {
+		sh.applied.Add(1)
+	}
+}
+
+// follow reads the stream from after id until ctx is done.
+func (sh *Shared) follow(ctx context.Context, id string) {
+	defer close(sh.done)
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		streams, err := sh.rc.XRead(ctx, &redis.XReadArgs{Streams: []string{sh.stream, id}, Count: 256, Block: sh.block}).Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			sh.readErrs.Add(1)
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		for _, st := range streams {
+			for _, m := range st.Messages {
+				id = m.ID
+				if m.Values["origin"] == sh.origin {
+					continue
+				}
+				if key, ok := m.Values["key"].(string); ok {
+					sh.apply(ctx, key)
+				}
+			}
+		}
+	}
+}
+
+// The stored form of a record: 's' | version 1 | expires (varint unix ms,
+// 0 for never) | namespace id, record id (uvarint length + bytes) |
+// dimensions (uvarint) | float32 little-endian vector | the entry's own
+// stored form (see codec.go) | CRC-32C of all before.
+func encodeRecord(nsID string, r *Record) []byte {
+	entry := encodeEntry(&r.Entry)
+	b := make([]byte, 0, 2+3*binary.MaxVarintLen64+len(nsID)+len(r.ID)+4*len(r.Vector)+len(entry)+4)
+	b = append(b, 's', 1)
+	var exp int64
+	if !r.Expires.IsZero() {
+		exp = r.Expires.UnixMilli()
+	}
+	b = binary.AppendVarint(b, exp)
+	for _, s := range []string{nsID, r.ID} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(r.Vector)))
+	for _, f := range r.Vector {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
+	}
+	b = append(b, entry...)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+func decodeRecord(b []byte) (string, Record, error) {
+	if len(b) < 2+4 || b[0] != 's' || b[1] != 1 {
+		return "", Record{}, fmt.Errorf("%w: not a semantic record", ErrCorrupt)
+	}
+	body := b[:len(b)-4]
+	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(b[len(b)-4:]) {
+		return "", Record{}, fmt.Errorf("%w: record checksum mismatch", ErrCorrupt)
+	}
+	p := body[2:]
+	exp, n := binary.Varint(p)
+	if n <= 0 {
+		return "", Record{}, fmt.Errorf("%w: bad expiry", ErrCorrupt)
+	}
+	p = p[n:]
+	var r Record
+	if exp != 0 {
+		r.Expires = time.UnixMilli(exp)
+	}
+	var nsID string
+	for _, dst := range []*string{&nsID, &r.ID} {
+		l, n := binary.Uvarint(p)
+		if n <= 0 || l > uint64(len(p)-n) {
+			return "", Record{}, fmt.Errorf("%w: bad length", ErrCorrupt)
+		}
+		*dst = string(p[n : n+int(l)])
+		p = p[n+int(l):]
+	}
+	dim, n := binary.Uvarint(p)
+	if n <= 0 || dim > uint64(len(p)-n)/4 {
+		return "", Record{}, fmt.Errorf("%w: bad dimensions", ErrCorrupt)
+	}
+	p = p[n:]
+	r.Vector = make([]float32, dim)
+	for i := range r.Vector {
+		r.Vector[i] = math.Float32frombits(binary.LittleEndian.Uint32(p[4*i:]))
+	}
+	e, err := decodeEntry(p[4*dim:])
+	if err != nil {
+		return "", Record{}, err
+	}
+	r.Entry = e
+	return nsID, r, nil
+}
