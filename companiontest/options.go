@@ -16,6 +16,8 @@ type config struct {
 	seed    uint64
 	apiKey  string
 	batch   BatchTiming
+
+	batchBehavior BatchBehavior
 }
 
 // defaultConfig holds every default in one place: no latency, no faults,
@@ -92,6 +94,15 @@ func WithAPIKey(key string) Option {
 // Default [DefaultBatchTiming].
 func WithBatchTiming(t BatchTiming) Option {
 	return optionFunc(func(c *config) { c.batch = t })
+}
+
+// WithBatchBehavior sets what goes wrong in batches created on the server:
+// expiry, failing requests, malformed output lines. Default: the zero
+// [BatchBehavior], every batch completes and every valid request succeeds.
+// A batch's metadata can override it per batch; see [BatchBehavior] and
+// [Server.SetBatchBehavior].
+func WithBatchBehavior(b BatchBehavior) Option {
+	return optionFunc(func(c *config) { c.batchBehavior = b })
 }
 
 // FaultKind says what goes wrong in an injected fault.
