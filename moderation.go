@@ -72,11 +72,13 @@ type moderationGuard struct {
 	g   *moderation.Guard
 }
 
+// Push checks the next piece; a block becomes a *BlockedError.
 func (m *moderationGuard) Push(chunk string) (string, error) {
 	safe, err := m.g.Push(chunk)
 	return safe, fromModerationErr(err)
 }
 
+// Finish runs the whole-answer checks and returns what was held back.
 func (m *moderationGuard) Finish() (string, Verdict, error) {
 	safe, v, err := m.g.Finish(m.ctx)
 	if err != nil {

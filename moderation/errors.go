@@ -36,6 +36,7 @@ type BlockedError struct {
 	Verdict Verdict
 }
 
+// Error returns a message with the blocked text's reasons.
 func (e *BlockedError) Error() string {
 	rs := e.Verdict.Reasons()
 	if len(rs) == 0 {
@@ -54,6 +55,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error returns a message with what is invalid.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("moderation: invalid config: %s: %s", e.Field, e.Reason)
 }
@@ -68,6 +70,7 @@ type ParseError struct {
 	Reason string
 }
 
+// Error returns a message with the line and what is wrong with it.
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("moderation: invalid list: line %d: %s", e.Line, e.Reason)
 }
@@ -88,6 +91,7 @@ type FormatError struct {
 	Offset int
 }
 
+// Error returns a message with the validator and the problem.
 func (e *FormatError) Error() string {
 	return fmt.Sprintf("moderation: format problem: %s: %s", e.Validator, e.Problem)
 }
@@ -103,6 +107,7 @@ type RemoteError struct {
 	Err        error
 }
 
+// Error returns a message with the status and the cause.
 func (e *RemoteError) Error() string {
 	if e.StatusCode != 0 {
 		return fmt.Sprintf("%v (status %d): %v", ErrRemote, e.StatusCode, e.Err)
@@ -123,6 +128,7 @@ type CheckError struct {
 	Err   error
 }
 
+// Error returns a message with the check and its error.
 func (e *CheckError) Error() string { return fmt.Sprintf("moderation: check %s: %v", e.Check, e.Err) }
 
 // Unwrap returns the check's error.

@@ -319,7 +319,7 @@ func isHanFast(r rune) bool {
 // came from orig[o:o+ol]. Between spans, the mapping is the identity shifted
 // by the end of the previous span. nl == 0 marks a shift alone.
 type span struct {
-	n, nl, o, ol int32
+	n, nl, o, ol int
 }
 
 // normalizer turns original text into normalized text, incrementally.
@@ -380,7 +380,7 @@ func (n *normalizer) pending() int {
 func (n *normalizer) emit(b string, o, ol int) {
 	at := len(n.out)
 	if ol != len(b) || o-at != n.delta {
-		n.spans = append(n.spans, span{n: int32(at), nl: int32(len(b)), o: int32(o), ol: int32(ol)})
+		n.spans = append(n.spans, span{n: at, nl: len(b), o: o, ol: ol})
 		n.delta = o + ol - at - len(b)
 	}
 	n.out = append(n.out, b...)
@@ -390,7 +390,7 @@ func (n *normalizer) emit(b string, o, ol int) {
 func (n *normalizer) emitByte(c byte, o int) {
 	at := len(n.out)
 	if o-at != n.delta {
-		n.spans = append(n.spans, span{n: int32(at), o: int32(o)})
+		n.spans = append(n.spans, span{n: at, o: o})
 		n.delta = o - at
 	}
 	n.out = append(n.out, c)
@@ -410,7 +410,7 @@ func (n *normalizer) feed(s string, i int, eof bool) int {
 			if c := wordLower[b]; c != 0 {
 				// The common case: a run of ASCII word characters.
 				if i-len(out) != n.delta {
-					n.spans = append(n.spans, span{n: int32(len(out)), o: int32(i)})
+					n.spans = append(n.spans, span{n: len(out), o: i})
 					n.delta = i - len(out)
 				}
 				// Words joined by single spaces stay in this loop, as long
@@ -449,7 +449,7 @@ func (n *normalizer) feed(s string, i int, eof bool) int {
 			if isHan3(s, i) {
 				// A run of CJK ideographs, which normalize to themselves.
 				if i-len(out) != n.delta {
-					n.spans = append(n.spans, span{n: int32(len(out)), o: int32(i)})
+					n.spans = append(n.spans, span{n: len(out), o: i})
 					n.delta = i - len(out)
 				}
 				out = append(out, s[i], s[i+1], s[i+2])
@@ -462,7 +462,7 @@ func (n *normalizer) feed(s string, i int, eof bool) int {
 			if b < utf8.RuneSelf && asciiKind[b] == kOther {
 				// Punctuation: a hard boundary.
 				if i-len(out) != n.delta {
-					n.spans = append(n.spans, span{n: int32(len(out)), o: int32(i)})
+					n.spans = append(n.spans, span{n: len(out), o: i})
 					n.delta = i - len(out)
 				}
 				out = append(out, b)
@@ -473,7 +473,7 @@ func (n *normalizer) feed(s string, i int, eof bool) int {
 			if b == ' ' && !n.keepSeps && n.spaceIsBoundary(s, i+1) {
 				// One space that is a word boundary whatever follows.
 				if i-len(out) != n.delta {
-					n.spans = append(n.spans, span{n: int32(len(out)), o: int32(i)})
+					n.spans = append(n.spans, span{n: len(out), o: i})
 					n.delta = i - len(out)
 				}
 				out = append(out, ' ')
@@ -491,7 +491,7 @@ func (n *normalizer) feed(s string, i int, eof bool) int {
 			if n.sepRunIsSpace(s, i, j) {
 				if j-i == 1 {
 					if i-len(out) != n.delta {
-						n.spans = append(n.spans, span{n: int32(len(out)), o: int32(i)})
+						n.spans = append(n.spans, span{n: len(out), o: i})
 						n.delta = i - len(out)
 					}
 					out = append(out, ' ')
@@ -673,10 +673,10 @@ func (n *normalizer) unit(k uint8, ub string, o, ol int) {
 		case n.sepSpace:
 			// One more separator under the space already emitted.
 			at := len(n.out) - 1
-			if k := len(n.spans) - 1; k >= 0 && int(n.spans[k].n) == at && n.spans[k].nl == 1 {
-				n.spans[k].ol = int32(o + ol - n.sepStart)
+			if k := len(n.spans) - 1; k >= 0 && n.spans[k].n == at && n.spans[k].nl == 1 {
+				n.spans[k].ol = o + ol - n.sepStart
 			} else {
-				n.spans = append(n.spans, span{n: int32(at), nl: 1, o: int32(n.sepStart), ol: int32(o + ol - n.sepStart)})
+				n.spans = append(n.spans, span{n: at, nl: 1, o: n.sepStart, ol: o + ol - n.sepStart})
 			}
 			n.delta = o + ol - len(n.out)
 		}
@@ -766,45 +766,45 @@ func (n *normalizer) flushSep() {
 // origStart maps the normalized offset x, the start of a character, to the
 // original offset where that character's source begins.
 func (n *normalizer) origStart(x int) int {
-	i := sort.Search(len(n.spans), func(i int) bool { return int(n.spans[i].n) > x }) - 1
+	i := sort.Search(len(n.spans), func(i int) bool { return n.spans[i].n > x }) - 1
 	if i < 0 {
 		return x + n.base
 	}
 	sp := n.spans[i]
-	if x < int(sp.n+sp.nl) {
-		return int(sp.o)
+	if x < sp.n+sp.nl {
+		return sp.o
 	}
-	return int(sp.o+sp.ol) + x - int(sp.n+sp.nl)
+	return sp.o + sp.ol + x - (sp.n + sp.nl)
 }
 
 // origEnd maps the normalized offset e > 0, the end of a character, to the
 // original offset where that character's source ends.
 func (n *normalizer) origEnd(e int) int {
 	x := e - 1
-	i := sort.Search(len(n.spans), func(i int) bool { return int(n.spans[i].n) > x }) - 1
+	i := sort.Search(len(n.spans), func(i int) bool { return n.spans[i].n > x }) - 1
 	if i < 0 {
 		return e + n.base
 	}
 	sp := n.spans[i]
-	if x < int(sp.n+sp.nl) {
-		return int(sp.o + sp.ol)
+	if x < sp.n+sp.nl {
+		return sp.o + sp.ol
 	}
-	return int(sp.o+sp.ol) + e - int(sp.n+sp.nl)
+	return sp.o + sp.ol + e - (sp.n + sp.nl)
 }
 
 // outIndex maps the original offset o, the start of a character that was
 // emitted, to its normalized offset; for a character that was dropped it
 // gives the offset of the next one.
 func (n *normalizer) outIndex(o int) int {
-	i := sort.Search(len(n.spans), func(i int) bool { return int(n.spans[i].o) > o }) - 1
+	i := sort.Search(len(n.spans), func(i int) bool { return n.spans[i].o > o }) - 1
 	if i < 0 {
 		return o - n.base
 	}
 	sp := n.spans[i]
-	if o < int(sp.o+sp.ol) {
-		return int(sp.n)
+	if o < sp.o+sp.ol {
+		return sp.n
 	}
-	return int(sp.n+sp.nl) + o - int(sp.o+sp.ol)
+	return sp.n + sp.nl + o - (sp.o + sp.ol)
 }
 
 // Normalize returns text as the matcher sees it, with separators seen

@@ -185,6 +185,7 @@ type validatorCheck struct {
 	action Action
 }
 
+// Check runs the validator; a *FormatError becomes a "format" finding.
 func (c validatorCheck) Check(ctx context.Context, in *Input) ([]Finding, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
