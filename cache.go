@@ -28,6 +28,30 @@ func WithExactCache(s cache.Store) Option {
 	})
 }
 
+// SemanticCache is the semantic tier the cache stage asks after an exact
+// miss: [*cache.Semantic] in one process, [*cache.Shared] across replicas.
+type SemanticCache interface {
+	Lookup(ctx context.Context, ns cache.Namespace, question string) (cache.Hit, bool, error)
+	Add(ctx context.Context, ns cache.Namespace, e cache.Entry, ttl time.Duration) error
+}
+
+// WithSemanticCache adds a semantic tier to the cache stage: after an exact
+// miss, a paraphrase of a cached question in the same namespace is served
+// when its similarity reaches the tier's threshold and its guards agree
+// (numbers, units, formulas, negation, contrast terms). A turn with history
+// never uses the semantic tier, in either direction: a follow-up such as
+// "and how old was he then?" depends on its conversation, which only the
+// exact key captures. Default: none. It replaces [WithCache].
+func WithSemanticCache(s SemanticCache) Option {
+	return optionFunc(func(c *config) {
+		if s == nil {
+			c.errs = append(c.errs, &ConfigError{Option: "WithSemanticCache", Reason: "nil tier"})
+			return
+		}
+		c.semantic = s
+	})
+}
+
 // WithCacheTTL sets how long answers stored by the cache stage live.
 // Default [cache.DefaultTTL] (24 h).
 func WithCacheTTL(d time.Duration) Option {
@@ -52,9 +76,14 @@ func WithCoalescing(on bool) Option {
 // CacheStats counts the cache stage's outcomes since the Companion was
 // made.
 type CacheStats struct {
-	Lookups     int64 // turns that asked the cache
-	ExactHits   int64 // served by the exact tier (including prewarmed)
-	Prewarmed   int64 // of ExactHits, answers precomputed ahead of time
+	Lookups   int64 // turns that asked the cache
+	ExactHits int64 // served by the exact tier (including prewarmed)
+	Prewarmed int64 // of ExactHits, answers precomputed ahead of time
+	Semantic  int64 // served by the semantic tier
+	// Rejections counts semantic candidates similar enough but refused by
+	// a guard (numbers, units, formulas, negation, contrast terms), when
+	// the semantic tier reports them.
+	Rejections  int64
 	Misses      int64 // turns the cache could not serve
 	Errors      int64 // lookups or stores that failed (counted as misses)
 	Stores      int64 // answers stored
@@ -67,54 +96,100 @@ func (s CacheStats) HitRatio() float64 {
 	if s.Lookups == 0 {
 		return 0
 	}
-	return float64(s.ExactHits) / float64(s.Lookups)
+	return float64(s.ExactHits+s.Semantic) / float64(s.Lookups)
 }
 
 type cacheCounters struct {
-	lookups, exact, prewarmed, misses, errors, stores, coalesced, uncacheable atomic.Int64
+	lookups, exact, prewarmed, semantic, misses, errors, stores, coalesced, uncacheable atomic.Int64
 }
 
 // CacheStats returns the cache stage's counters.
 func (c *Companion) CacheStats() CacheStats {
 	n := &c.counters
+	var rejections int64
+	if ac, ok := c.cache.(*answerCache); ok {
+		if st, ok := ac.semantic.(interface{ Stats() cache.SemanticStats }); ok {
+			for _, r := range st.Stats().Rejections {
+				rejections += int64(r)
+			}
+		}
+	}
 	return CacheStats{
-		Lookups: n.lookups.Load(), ExactHits: n.exact.Load(), Prewarmed: n.prewarmed.Load(),
+		Rejections: rejections,
+		Lookups:    n.lookups.Load(), ExactHits: n.exact.Load(), Prewarmed: n.prewarmed.Load(), Semantic: n.semantic.Load(),
 		Misses: n.misses.Load(), Errors: n.errors.Load(), Stores: n.stores.Load(),
 		Coalesced: n.coalesced.Load(), Uncacheable: n.uncacheable.Load(),
 	}
 }
 
-// answerCache is the cache stage built from the cache package's tiers.
+// answerCache is the cache stage built from the cache package's tiers:
+// exact (may be nil), then semantic (may be nil).
 type answerCache struct {
-	exact cache.Store
-	ttl   time.Duration
+	exact    cache.Store
+	semantic SemanticCache
+	ttl      time.Duration
+	tel      *telemetry
+}
+
+// result names a lookup's outcome for the companion.cache.lookups metric.
+func result(ok bool, err error) string {
+	switch {
+	case ok:
+		return "hit"
+	case err != nil:
+		return "error"
+	}
+	return "miss"
 }
 
 func (a *answerCache) Lookup(ctx context.Context, q *Question) (CacheHit, bool, error) {
-	e, ok, err := a.exact.Get(ctx, questionKey(q))
-	if err != nil || !ok {
-		if errors.Is(err, cache.ErrUnavailable) {
-			err = nil // a paused Redis is a miss, not news
+	ns := namespace(q)
+	var exactErr error
+	if a.exact != nil {
+		e, ok, err := a.exact.Get(ctx, cache.Key(ns, q.Text))
+		a.tel.lookup(ctx, "exact", result(ok, err))
+		if ok {
+			src := SourceExact
+			if e.Prewarmed {
+				src = SourcePrewarmed
+			}
+			return CacheHit{Text: e.Answer, Source: src, Similarity: 1, Model: e.Model, Usage: entryUsage(&e)}, true, nil
 		}
-		return CacheHit{}, false, err
+		if !errors.Is(err, cache.ErrUnavailable) { // a paused Redis is a miss, not news
+			exactErr = err
+		}
 	}
-	src := SourceExact
-	if e.Prewarmed {
-		src = SourcePrewarmed
+	if a.semantic == nil || len(q.History) > 0 {
+		return CacheHit{}, false, exactErr
 	}
-	return CacheHit{Text: e.Answer, Source: src, Similarity: 1, Model: e.Model,
-		Usage: Usage{PromptTokens: e.PromptTokens, CompletionTokens: e.CompletionTokens}}, true, nil
+	h, ok, err := a.semantic.Lookup(ctx, ns, q.Text)
+	a.tel.lookup(ctx, "semantic", result(ok, err))
+	if !ok {
+		return CacheHit{}, false, errors.Join(exactErr, err)
+	}
+	return CacheHit{Text: h.Entry.Answer, Source: SourceSemantic, Similarity: h.Similarity, Model: h.Entry.Model, Usage: entryUsage(&h.Entry)}, true, nil
+}
+
+func entryUsage(e *cache.Entry) Usage {
+	return Usage{PromptTokens: e.PromptTokens, CompletionTokens: e.CompletionTokens, TotalTokens: e.PromptTokens + e.CompletionTokens}
 }
 
 func (a *answerCache) Store(ctx context.Context, q *Question, ans *Answer) error {
-	err := a.exact.Set(ctx, questionKey(q), cache.Entry{
+	ns := namespace(q)
+	e := cache.Entry{
 		Answer: ans.Text, Question: q.Text, Model: ans.Model, Created: time.Now(),
 		PromptTokens: ans.Usage.PromptTokens, CompletionTokens: ans.Usage.CompletionTokens,
-	}, a.ttl)
-	if errors.Is(err, cache.ErrUnavailable) {
-		return nil
 	}
-	return err
+	var errs []error
+	if a.exact != nil {
+		if err := a.exact.Set(ctx, cache.Key(ns, q.Text), e, a.ttl); !errors.Is(err, cache.ErrUnavailable) {
+			errs = append(errs, err)
+		}
+	}
+	if a.semantic != nil && len(q.History) == 0 {
+		errs = append(errs, a.semantic.Add(ctx, ns, e, a.ttl))
+	}
+	return errors.Join(errs...)
 }
 
 // namespace returns the cache namespace of a question.

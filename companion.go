@@ -90,8 +90,8 @@ func New(opts ...Option) (*Companion, error) {
 		return nil, err
 	}
 	c.tel = tel
-	if cfg.exact != nil {
-		c.cache = &answerCache{exact: cfg.exact, ttl: cfg.cacheTTL}
+	if cfg.exact != nil || cfg.semantic != nil {
+		c.cache = &answerCache{exact: cfg.exact, semantic: cfg.semantic, ttl: cfg.cacheTTL, tel: tel}
 	}
 	c.coalesce = c.cache != nil
 	if cfg.coalesce != nil {
@@ -130,11 +130,12 @@ func usageOf(u openai.Usage) Usage {
 	return out
 }
 
-func tierOf(s Source) string {
-	if s == SourceSemantic {
-		return "semantic"
+// tierMetric records the lookup of a host's own Cache, as tier "custom";
+// the cache package's tiers record theirs, each under its own tier.
+func (c *Companion) tierMetric(ctx context.Context, result string) {
+	if _, ok := c.cache.(*answerCache); !ok {
+		c.tel.lookup(ctx, "custom", result)
 	}
-	return "exact"
 }
 
 // Model returns the default model, "" if none was set.
@@ -190,23 +191,25 @@ func (c *Companion) lookup(ctx context.Context, t *turn) (CacheHit, bool) {
 	case err != nil:
 		c.counters.errors.Add(1)
 		c.counters.misses.Add(1)
-		c.tel.lookup(ctx, "exact", "error")
+		c.tierMetric(ctx, "error")
 		if ctx.Err() == nil {
 			c.log.LogAttrs(ctx, slog.LevelWarn, "companion: cache lookup failed", slog.Any("err", err))
 		}
 		return CacheHit{}, false
 	case !ok:
 		c.counters.misses.Add(1)
-		c.tel.lookup(ctx, "exact", "miss")
+		c.tierMetric(ctx, "miss")
 		return CacheHit{}, false
 	}
-	c.tel.lookup(ctx, tierOf(hit.Source), "hit")
+	c.tierMetric(ctx, "hit")
 	switch hit.Source {
 	case SourcePrewarmed:
 		c.counters.prewarmed.Add(1)
 		c.counters.exact.Add(1)
 	case SourceExact:
 		c.counters.exact.Add(1)
+	case SourceSemantic:
+		c.counters.semantic.Add(1)
 	}
 	return hit, true
 }

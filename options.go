@@ -37,6 +37,7 @@ type config struct {
 	post             PostProcessor
 	maxQuestionBytes int
 	exact            cache.Store
+	semantic         SemanticCache
 	cacheTTL         time.Duration
 	coalesce         *bool
 	transportOpts    []transport.Option
