@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/companion-go/companion/companiontest"
 	"github.com/companion-go/companion/moderation"
@@ -83,7 +84,11 @@ func ExamplePipeline_NewGuard() {
 func ExampleRemote() {
 	srv := companiontest.NewServer()
 	defer srv.Close()
-	r, err := moderation.NewRemote(moderation.RemoteConfig{BaseURL: srv.URL})
+	r, err := moderation.NewRemote(moderation.RemoteConfig{
+		BaseURL:  srv.URL,          // the API's base URL, ending in /v1
+		Timeout:  10 * time.Second, // default 2 s
+		FailOpen: false,            // the default: a failed check blocks
+	})
 	if err != nil {
 		panic(err)
 	}
@@ -100,7 +105,7 @@ func ExampleRemote() {
 		Kind: companiontest.FaultServerError, Path: "/v1/moderations",
 	}))
 	defer down.Close()
-	r, err = moderation.NewRemote(moderation.RemoteConfig{BaseURL: down.URL})
+	r, err = moderation.NewRemote(moderation.RemoteConfig{BaseURL: down.URL, Timeout: 10 * time.Second})
 	if err != nil {
 		panic(err)
 	}

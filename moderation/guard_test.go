@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/companion-go/companion/companiontest"
@@ -163,7 +164,7 @@ func TestGuardFinishChecks(t *testing.T) {
 func TestGuardBuffered(t *testing.T) {
 	srv := companiontest.NewServer()
 	defer srv.Close()
-	r, err := NewRemote(RemoteConfig{BaseURL: srv.URL})
+	r, err := NewRemote(RemoteConfig{BaseURL: srv.URL, Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
