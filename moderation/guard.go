@@ -23,7 +23,8 @@ import (
 // The other checks (validators, [*Remote], [WithChecker]) need the whole
 // answer and run in Finish: a Block from them ends the stream with a
 // [*BlockedError] but cannot recall what was released before. With
-// [WithBufferedStream], the guard releases nothing before Finish.
+// [WithBufferedStream], or without a word list, the guard releases nothing
+// before Finish.
 type Guard struct {
 	p        *Pipeline
 	format   Format
