@@ -3,6 +3,7 @@ package companion
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -220,4 +221,45 @@ func TestPrewarmExpiredBatchKeepsWhatRan(t *testing.T) {
 	if rep.Stored != 2 || rep.Failed != 2 || !errors.As(rep.Items[3].Err, &ie) || ie.Code != "batch_expired" {
 		t.Errorf("report %+v", rep)
 	}
+}
+
+// Prewarming the hottest questions through the Batch API of the fake
+// server (its batches take milliseconds; the real API's up to 24 hours),
+// then asking one: a prewarmed cache hit.
+func ExampleCompanion_Prewarm() {
+	srv := companiontest.NewServer(companiontest.WithBatchTiming(companiontest.BatchTiming{
+		Validating: 5 * time.Millisecond, InProgress: 5 * time.Millisecond, Finalizing: 5 * time.Millisecond,
+	}))
+	defer srv.Close()
+	mem, err := cache.NewMemory(cache.MemoryConfig{})
+	if err != nil {
+		panic(err)
+	}
+	defer mem.Close()
+	c, err := New(WithBaseURL(srv.URL), WithModel("gpt-4.1-mini"), WithExactCache(mem))
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+
+	log := []string{"What is Newton's second law?", "what is newtons second law", "Solve 2x + 3 = 7", "牛顿第二定律是什么？"}
+	var qs []Question
+	for _, h := range batch.HotQuestions(log, 2) {
+		qs = append(qs, Question{Text: h.Text, Subject: "physics", Grade: 9})
+	}
+	ctx := context.Background()
+	rep, err := c.Prewarm(ctx, qs, PrewarmBatchOptions(batch.WithPollInterval(5*time.Millisecond, 50*time.Millisecond)))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%s: %d stored, %d failed; online would cost %.0f× as much\n", rep.Mode, rep.Stored, rep.Failed, rep.CostOnline/rep.CostBatch)
+
+	a, err := c.Ask(ctx, Question{Text: "What is Newton’s second law?", Subject: "physics", Grade: 9})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(a.Source)
+	// Output:
+	// batch: 2 stored, 0 failed; online would cost 2× as much
+	// prewarmed
 }
