@@ -1,7 +1,11 @@
 package companion
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -32,10 +36,17 @@ func BenchmarkAskPassThrough(b *testing.B) {
 			{Role: RoleUser, Content: q.Text},
 		},
 	}
-	c, err := New(WithBaseURL(srv.URL), WithModel(testModel))
+	// Same HTTP client as the bare go-openai client (http.DefaultTransport),
+	// so that the difference is Companion's own work.
+	c, err := New(WithBaseURL(srv.URL), WithModel(testModel), WithHTTPClient(&http.Client{}))
 	if err != nil {
 		b.Fatal(err)
 	}
+	tuned, err := New(WithBaseURL(srv.URL), WithModel(testModel))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tuned.Close()
 	client := bare(srv)
 
 	b.Run("client=go-openai", func(b *testing.B) {
@@ -50,6 +61,14 @@ func BenchmarkAskPassThrough(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := c.Ask(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("client=Ask-tuned-transport", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := tuned.Ask(ctx, q); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -187,4 +206,81 @@ func BenchmarkTelemetry(b *testing.B) {
 			}
 		})
 	}
+}
+
+// cannedTransport answers every request with the same chat completion,
+// in memory: a benchmark on it measures the client's own work, without a
+// server or the loopback network to add noise.
+type cannedTransport struct{ body []byte }
+
+func (t cannedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+		req.Body.Close()
+	}
+	return &http.Response{
+		StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": {"application/json"}},
+		Body:          io.NopCloser(bytes.NewReader(t.body)),
+		ContentLength: int64(len(t.body)),
+		Request:       req,
+	}, nil
+}
+
+// BenchmarkOverhead is BenchmarkAskPassThrough with the upstream in
+// memory: the difference between the clients is exactly Companion's
+// overhead per call (validation, prompt assembly, limiter, body watch,
+// answer), which on a loaded machine the loopback benchmark cannot
+// resolve.
+//
+//	go test -run '^$' -bench Overhead -count 6 . | benchstat -col /client -
+func BenchmarkOverhead(b *testing.B) {
+	ctx := context.Background()
+	resp, _ := json.Marshal(openai.ChatCompletionResponse{
+		ID: "chatcmpl-1", Object: "chat.completion", Created: 1, Model: testModel,
+		Choices: []openai.ChatCompletionChoice{{Message: openai.ChatCompletionMessage{Role: "assistant",
+			Content: companiontest.Answer("What is Newton's second law?")}, FinishReason: "stop"}},
+		Usage: openai.Usage{PromptTokens: 30, CompletionTokens: 120, TotalTokens: 150},
+	})
+	hc := &http.Client{Transport: cannedTransport{resp}}
+	q := Question{Text: "What is Newton's second law?", SystemPrompt: "You are a physics tutor."}
+	req := openai.ChatCompletionRequest{
+		Model: testModel,
+		Messages: []openai.ChatCompletionMessage{
+			{Role: RoleSystem, Content: q.SystemPrompt},
+			{Role: RoleUser, Content: q.Text},
+		},
+	}
+	cfg := openai.DefaultConfig("")
+	cfg.BaseURL = "http://upstream.invalid/v1"
+	cfg.HTTPClient = hc
+	client := openai.NewClientWithConfig(cfg)
+	c, err := New(WithBaseURL(cfg.BaseURL), WithModel(testModel), WithHTTPClient(hc))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("client=go-openai", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := client.CreateChatCompletion(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("client=Ask", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Ask(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("client=CreateChatCompletion", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.CreateChatCompletion(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
