@@ -49,38 +49,10 @@ func BenchmarkAskPassThrough(b *testing.B) {
 	defer tuned.Close()
 	client := bare(srv)
 
-	b.Run("client=go-openai", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := client.CreateChatCompletion(ctx, req); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("client=Ask", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := c.Ask(ctx, q); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("client=Ask-tuned-transport", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := tuned.Ask(ctx, q); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("client=CreateChatCompletion", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := c.CreateChatCompletion(ctx, req); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	b.Run("client=go-openai", loop(func() error { _, err := client.CreateChatCompletion(ctx, req); return err }))
+	b.Run("client=Ask", loop(func() error { _, err := c.Ask(ctx, q); return err }))
+	b.Run("client=Ask-tuned-transport", loop(func() error { _, err := tuned.Ask(ctx, q); return err }))
+	b.Run("client=CreateChatCompletion", loop(func() error { _, err := c.CreateChatCompletion(ctx, req); return err }))
 }
 
 // BenchmarkStages measures Companion's own work per turn without any
@@ -91,14 +63,7 @@ func BenchmarkStages(b *testing.B) {
 	ctx := context.Background()
 	q := Question{Text: "What is Newton's second law?", SystemPrompt: "You are a physics tutor.",
 		Snippets: []Snippet{{ID: "kb-1", Text: "F = m a"}}, Examples: []Example{{Question: "F for m=2, a=3?", Answer: "6 N"}}}
-	b.Run("stage=prompt", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := AssemblePrompt.BuildPrompt(ctx, &q); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	b.Run("stage=prompt", loop(func() error { _, err := AssemblePrompt.BuildPrompt(ctx, &q); return err }))
 	b.Run("stage=validate", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -259,28 +224,20 @@ func BenchmarkOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("client=go-openai", func(b *testing.B) {
+	b.Run("client=go-openai", loop(func() error { _, err := client.CreateChatCompletion(ctx, req); return err }))
+	b.Run("client=Ask", loop(func() error { _, err := c.Ask(ctx, q); return err }))
+	b.Run("client=CreateChatCompletion", loop(func() error { _, err := c.CreateChatCompletion(ctx, req); return err }))
+}
+
+// loop returns a benchmark that calls call until b.Loop is done, failing
+// on its first error.
+func loop(call func() error) func(*testing.B) {
+	return func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := client.CreateChatCompletion(ctx, req); err != nil {
+			if err := call(); err != nil {
 				b.Fatal(err)
 			}
 		}
-	})
-	b.Run("client=Ask", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := c.Ask(ctx, q); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("client=CreateChatCompletion", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := c.CreateChatCompletion(ctx, req); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	}
 }
