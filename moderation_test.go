@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -197,7 +198,7 @@ func TestModerationCleanStream(t *testing.T) {
 		if a == nil || a.Verdict.Action != Allow || len(a.Verdict.Reasons) != 0 {
 			t.Errorf("verdict = %+v", a)
 		}
-		maxHeld, sum := 0, 0
+		maxHeld, sum, pieces := 0, 0, len(stage.held)
 		for _, h := range stage.held {
 			maxHeld = max(maxHeld, h)
 			sum += h
@@ -207,18 +208,27 @@ func TestModerationCleanStream(t *testing.T) {
 		if maxHeld > 20 {
 			t.Errorf("held back up to %d characters", maxHeld)
 		}
-		ps, err := plain.AskStream(ctx, Question{Text: q})
-		if err != nil {
-			t.Fatal(err)
+		// Time to first token, median of three, with and without the guard.
+		ttft := func(c *Companion) time.Duration {
+			var ds []time.Duration
+			for range 3 {
+				s, err := c.AskStream(ctx, Question{Text: q})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := recvAll(t, s); err != nil {
+					t.Fatal(err)
+				}
+				ds = append(ds, s.Answer().Timings.FirstToken)
+			}
+			slices.Sort(ds)
+			return ds[1]
 		}
-		_, pn, err := recvAll(t, ps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%q: %d pieces in, %d out (%d without the guard); held back %.1f characters on average, %d at most; "+
-			"first token after %v with the guard, %v without; post-processing %v in all",
-			q, len(stage.held), n, pn, float64(sum)/float64(max(1, len(stage.held))), maxHeld,
-			a.Timings.FirstToken.Round(time.Millisecond), ps.Answer().Timings.FirstToken.Round(time.Millisecond), a.Timings.Post)
+		tg, tp := ttft(guarded), ttft(plain)
+		t.Logf("%q: %d pieces in, %d out; held back %.1f characters on average, %d at most; "+
+			"first token after %v with the guard, %v without (median of 3); post-processing %v for the whole stream",
+			q, pieces, n, float64(sum)/float64(max(1, pieces)), maxHeld,
+			tg.Round(100*time.Microsecond), tp.Round(100*time.Microsecond), a.Timings.Post)
 	}
 }
 
