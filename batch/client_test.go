@@ -371,3 +371,18 @@ func TestInvalidJobs(t *testing.T) {
 		t.Errorf("ID not stable: %s %s", ID(a.Body), ID(b.Body))
 	}
 }
+
+func TestOnCreatedErrorCancelsTheBatch(t *testing.T) {
+	var id string
+	boom := errors.New("disk full")
+	c, srv := newTest(t, companiontest.BatchTiming{InProgress: time.Hour},
+		WithOnCreated(func(_ context.Context, b string) error { id = b; return boom }))
+	_, err := c.Run(context.Background(), Job{Requests: requests(1)})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the hook's", err)
+	}
+	b, err := apiFor(srv).RetrieveBatch(context.Background(), id)
+	if err != nil || (b.Status != StatusCancelling && b.Status != StatusCancelled) {
+		t.Errorf("batch %s is %q (%v), want it cancelled", id, b.Status, err)
+	}
+}

@@ -53,6 +53,7 @@ type Problem struct {
 	Line    int    // 1-based line of the input file, 0 if none
 }
 
+// Error names the batch, its status and its first reasons.
 func (e *BatchError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "batch: %s %s", e.ID, e.Status)
@@ -103,6 +104,7 @@ type ItemError struct {
 	RequestID  string // the API's request id, if any
 }
 
+// Error names the request, its status, code and message.
 func (e *ItemError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "batch: request %q", e.CustomID)
@@ -137,6 +139,7 @@ type LineError struct {
 	Reason   string // what is wrong
 }
 
+// Error names the file, the line and what is wrong with it.
 func (e *LineError) Error() string {
 	s := fmt.Sprintf("batch: malformed line %d of file %s: %s", e.Line, e.File, e.Reason)
 	if e.CustomID != "" {
