@@ -291,15 +291,24 @@ func drain(s *Stream, err error) error {
 	if err != nil {
 		return err
 	}
+	_, err = readAll(s)
+	return err
+}
+
+// readAll reads a stream to its end, closes it and returns its text and
+// the error that ended it (nil for io.EOF).
+func readAll(s *Stream) (string, error) {
 	defer s.Close()
+	var b strings.Builder
 	for {
-		_, err := s.Recv()
+		ch, err := s.Recv()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return b.String(), nil
 		}
 		if err != nil {
-			return err
+			return b.String(), err
 		}
+		b.WriteString(ch.Text)
 	}
 }
 

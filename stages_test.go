@@ -337,18 +337,11 @@ func TestPostProcessing(t *testing.T) {
 
 func collect(t *testing.T, s *Stream) string {
 	t.Helper()
-	defer s.Close()
-	var b strings.Builder
-	for {
-		ch, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			return b.String()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString(ch.Text)
+	text, err := readAll(s)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return text
 }
 
 // chatClient is the interface a host puts in front of go-openai; both
