@@ -288,7 +288,7 @@ func (s *scanner) hitAt(end int, st uint32) {
 		start := end - len(t.norm)
 		if t.needL && start > 0 {
 			r, _ := utf8.DecodeLastRune(out[:start])
-			if isWordKind(normKind(r)) {
+			if isWordKind(normKind(r)) && !s.n.afterArticle(start) {
 				continue
 			}
 		}

@@ -337,6 +337,7 @@ type normalizer struct {
 	wordLetter bool   // the current word starts with a letter
 	run        bool   // the current word is a run of single letters
 	runSep     sepKey // the separators between the letters of that run
+	articles   []int  // offsets in out of an "a" or "i" that begins a run spelled out with spaces
 
 	// pending separators
 	sepN             int
@@ -359,6 +360,7 @@ func (n *normalizer) reset(base int, keepSeps bool) {
 		keepSeps: keepSeps,
 		out:      n.out[:0],
 		spans:    n.spans[:0],
+		articles: n.articles[:0],
 		delta:    base,
 		base:     base,
 		last:     kNone,
@@ -741,6 +743,14 @@ func (n *normalizer) unit(k uint8, ub string, o, ol int) {
 // mergeLetter joins the pending single letter to the run before it,
 // dropping the separator between them.
 func (n *normalizer) mergeLetter() {
+	if !n.run && n.sepKey.allSpace() && len(n.out) > 0 {
+		// A run spelled out with spaces that begins with "a" or "i" may
+		// begin with that word: "you are a s t u p i d". Remember where,
+		// so that a hit may begin after it.
+		if c := n.out[len(n.out)-1]; c == 'a' || c == 'i' {
+			n.articles = append(n.articles, len(n.out)-1)
+		}
+	}
 	n.emit(string(n.plb[:n.pln]), n.plStart, n.plEnd-n.plStart)
 	n.pl = false
 	n.run, n.runSep = true, n.sepKey
@@ -761,6 +771,13 @@ func (n *normalizer) flushSep() {
 	}
 	n.sepN = 0
 	n.last = kNone
+}
+
+// afterArticle reports whether the normalized offset x follows an "a" or
+// "i" that begins a run of single letters spelled out with spaces.
+func (n *normalizer) afterArticle(x int) bool {
+	_, found := slices.BinarySearch(n.articles, x-1)
+	return found
 }
 
 // origStart maps the normalized offset x, the start of a character, to the

@@ -18,6 +18,7 @@ func TestNormalize(t *testing.T) {
 		{"a b cd", "ab cd"},
 		{"s.t-u", "st u"},
 		{"m-y l-i-f-e", "my life"},
+		{"a d u m b a s s", "adumbass"}, // one run; the matcher may start a hit after the "a"
 		{"a S.T.U.P.I.D", "a stupid"},
 		{"knee-jerk", "knee jerk"},
 		{"kill   yourself", "kill yourself"},
