@@ -164,7 +164,7 @@ func TestGuardFinishChecks(t *testing.T) {
 func TestGuardBuffered(t *testing.T) {
 	srv := companiontest.NewServer()
 	defer srv.Close()
-	r, err := NewRemote(RemoteConfig{BaseURL: srv.URL, Timeout: 30 * time.Second})
+	r, err := NewRemote(RemoteConfig{BaseURL: srv.URL, Timeout: 30 * time.Second, HTTPClient: testClient(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func TestPipelineBlockCancels(t *testing.T) {
 		Kind: companiontest.FaultSlowHeaders, Path: "/v1/moderations", Delay: 10 * time.Second,
 	}))
 	defer srv.Close()
-	r, err := NewRemote(RemoteConfig{BaseURL: srv.URL, Timeout: -1})
+	r, err := NewRemote(RemoteConfig{BaseURL: srv.URL, Timeout: -1, HTTPClient: testClient(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
