@@ -1,8 +1,43 @@
-// Package prompt counts tokens as the OpenAI API bills them, with the
-// tiktoken encodings compiled into the binary (nothing is downloaded at run
-// time).
+// Package prompt counts tokens as the OpenAI API bills them and builds
+// tutoring prompts under a token budget.
+//
+// # Counting
 //
 // A [Counter] counts text and chat messages for the encoding a model uses:
 // o200k_base for gpt-4o, gpt-4.1, gpt-5 and the o-series, cl100k_base for
-// older models. Counters are safe for concurrent use and shared per encoding.
+// older models ([EncodingForModel]). Its counts are exactly those of
+// github.com/pkoukk/tiktoken-go's EncodeOrdinary — a differential test and
+// fuzz targets compare them over Chinese, English, maths, code, emoji,
+// white space and random bytes — at 15 to 18 times its speed: the
+// pre-tokenizer is written by hand in place of the regexp2 pattern, the
+// ranks (read once from the encodings github.com/pkoukk/tiktoken-go-loader
+// embeds; nothing is downloaded at run time) sit in a cache-friendly
+// table, common Chinese characters start merged when that provably gives
+// the same result, and the merge loop does not allocate. Counters are safe
+// for concurrent use and shared per encoding. A [Memo] remembers the
+// counts of texts that repeat from turn to turn, within a bound.
+//
+// # Building
+//
+// A [Builder] turns an [Input] (system prompt, knowledge snippets with
+// optional summaries, worked examples, history, JSON context, question,
+// budget and reserve) into chat messages that fit the budget. It ranks
+// snippets and examples by relevance to the question — BM25 over words,
+// and over character pairs in Chinese, Japanese and Korean, or an
+// [Embedder]'s vectors — sends the most relevant snippet in full and the
+// others as summaries, keeps the most relevant worked examples, trims the
+// history from the oldest turn, minifies the JSON context, and never
+// exceeds the budget. Its [Report] gives the tokens before and after, per
+// part, and what was summarized or dropped. A [Summarizer] makes the
+// summaries snippets lack: [Extractive] offline, [LLMSummarizer] through
+// a chat model; [SummaryCache] keeps them by content.
+//
+// On the 40 tutoring prompts of testdata (about 2 330 tokens each in
+// full), the default builder sends 60 % fewer tokens, and the snippet that
+// holds the answer is in every prompt, in full; a warm build of an
+// 1 800-token prompt takes about 20 µs.
+//
+// Bad input gets typed errors, never a panic: [*InputError] (invalid
+// UTF-8, JSON or role, a negative budget), [*BudgetError] when the system
+// prompt and question alone do not fit, [*ConfigError] for a bad option.
 package prompt
