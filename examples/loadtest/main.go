@@ -1,0 +1,220 @@
+// Command loadtest replays the same tutoring traffic through a naive
+// client (the reference article's "before") and through Companion with
+// every stage on, and prints the before-and-after table; a second
+// scenario sends a burst of turns at once through Companion's
+// concurrency limit and compares its wall time with Little's law.
+//
+// Reproduce the README's table with one command:
+//
+//	go run ./examples/loadtest
+//
+// # The traffic
+//
+// The turns are drawn, with a fixed seed (-seed), from the embedded data
+// in testdata/: 150 curriculum topics built from pairs.jsonl (each a group
+// of paraphrases, in English or Chinese; its hard negatives — "second
+// law" against "third law", 3 kg against 5 kg — are other topics of the
+// same namespace), the 40 tutoring prompts of prompts.jsonl (system
+// prompt, 6–8 knowledge snippets, 8–10 worked examples, history, a JSON
+// student profile) and 400 GSM8K word problems (MIT licence, beside the
+// file). Every curriculum question and word problem carries the snippets,
+// examples and profile of a prompt of its language, so that every turn
+// has a full-size prompt (about 2 300 tokens) for the prompt stage to
+// slim. The topic of each turn follows a Zipf law (exponent 1) over
+// popularity ranks: the curriculum topics and prompts in a seeded order
+// first, the word problems after them, the long tail. Within a topic the
+// question is one of its paraphrases, uniformly. So the traffic holds
+// repeats (exact hits), paraphrases (semantic hits), hard negatives
+// (which must never be served another question's answer) and a long
+// tail of first asks. Every answer is checked against the fake's
+// deterministic answer to a question of the same topic
+// (companiontest.Answer); an answer to another question counts as wrong.
+//
+// # The upstream
+//
+// One companiontest server (TLS with HTTP/2) with the article's latency
+// model: 1.2 s to the first token plus 0.4 ms per prompt token, then
+// 20 ms per output token. Its network sits in two in-process Toxiproxy
+// latency proxies in front of it: the far endpoint (-rtt-far, 180 ms)
+// and the near one (-rtt-near, 28 ms), as in the article.
+//
+// # The clients
+//
+// The baseline opens a new TCP and TLS connection to the far endpoint for
+// every call, has no cache, sends the full prompt, waits for the whole
+// answer and then checks it serially (a substring scan per sensitive
+// word, a call to the moderation endpoint on a new connection, a format
+// check compiling its expressions each time): the student sees the answer
+// when all of that is done. Companion streams; it has the exact and the
+// semantic cache, prompt compression (budget 2 000, reserve 500), the
+// moderation pipeline (word lists on the stream, the format validator
+// and the moderation endpoint in parallel at its end), the limiter, and
+// its transport warmed and sending calls to the fastest endpoint. Before
+// the traffic it prewarms, through the Batch API at half price, the
+// questions asked at least twice in "yesterday's" log (the same
+// distribution, another seed); that cost is in its total.
+//
+// Cost is estimated with companion.DefaultPrices for -model (default
+// gpt-4.1-mini): the baseline from the fake's usage, Companion from
+// Answer.Cost (0 for a cache hit) plus the prewarming.
+//
+// # The burst
+//
+// -scenario burst sends -burst-turns turns (1 000) at once through a
+// Companion with a concurrency limit of -burst-limit (100), every turn a
+// miss, to a fake whose call takes about 250 ms plus the near round trip
+// (the article's 1 000 turns in 3.1 s imply about 310 ms), and compares
+// the wall time with Little's law: n·W/L.
+//
+// -quick runs everything tiny and fast (a few dozen turns, latencies cut
+// twentyfold), as the test does.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/companion-go/companion/companiontest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the command's flags.
+type config struct {
+	turns, concurrency   int
+	rttFar, rttNear      time.Duration
+	scenario             string
+	seed                 uint64
+	chart, model         string
+	burstTurns, burstLim int
+	quick                bool
+	latency, burstLat    companiontest.Latency
+}
+
+func parse(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &config{}
+	fs.IntVar(&c.turns, "turns", 500, "turns of traffic replayed through each client")
+	fs.IntVar(&c.concurrency, "concurrency", 100, "turns in flight at once per client (a closed loop), and Companion's concurrency limit")
+	fs.DurationVar(&c.rttFar, "rtt-far", 180*time.Millisecond, "round trip to the far endpoint")
+	fs.DurationVar(&c.rttNear, "rtt-near", 28*time.Millisecond, "round trip to the near endpoint")
+	fs.StringVar(&c.scenario, "scenario", "all", "compare, burst or all")
+	fs.Uint64Var(&c.seed, "seed", 1, "seed of the traffic")
+	fs.StringVar(&c.chart, "chart", "loadtest.svg", "file for the latency chart (.svg or .png); empty for none")
+	fs.StringVar(&c.model, "model", "gpt-4.1-mini", "model, for the prices of companion.DefaultPrices")
+	fs.IntVar(&c.burstTurns, "burst-turns", 1000, "burst scenario: turns sent at once")
+	fs.IntVar(&c.burstLim, "burst-limit", 100, "burst scenario: Companion's concurrency limit")
+	fs.BoolVar(&c.quick, "quick", false, "a tiny, fast run: 60 turns, latencies cut twentyfold, a burst of 200 with limit 20")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	c.latency = companiontest.ArticleLatency()
+	c.burstLat = companiontest.Latency{FirstToken: 250 * time.Millisecond}
+	if c.quick {
+		c.turns, c.concurrency, c.burstTurns, c.burstLim = 60, 20, 200, 20
+		c.rttFar, c.rttNear = c.rttFar/20, c.rttNear/20
+		c.latency = companiontest.Latency{FirstToken: c.latency.FirstToken / 20, PerPromptToken: c.latency.PerPromptToken / 20, PerOutputToken: c.latency.PerOutputToken / 20}
+		c.burstLat.FirstToken /= 20
+	}
+	switch {
+	case c.turns <= 0 || c.concurrency <= 0 || c.burstTurns <= 0 || c.burstLim <= 0:
+		return nil, errors.New("-turns, -concurrency, -burst-turns and -burst-limit must be positive")
+	case c.rttFar < 0 || c.rttNear < 0:
+		return nil, errors.New("round trips must not be negative")
+	case c.scenario != "compare" && c.scenario != "burst" && c.scenario != "all":
+		return nil, fmt.Errorf("-scenario %q: want compare, burst or all", c.scenario)
+	}
+	return c, nil
+}
+
+var errNotRun = errors.New("loadtest: turn not run")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	w, err := newWorkload(cfg.turns, cfg.seed, 0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "traffic (seed %d): %v\n\n", cfg.seed, w.mix())
+	if cfg.scenario != "burst" {
+		if err := compare(ctx, cfg, w, stdout); err != nil {
+			return err
+		}
+	}
+	if cfg.scenario != "compare" {
+		r, err := burst(ctx, w, cfg.burstLat, cfg.rttNear, cfg.model, cfg.burstTurns, cfg.burstLim)
+		if err != nil {
+			return fmt.Errorf("burst: %w", err)
+		}
+		r.report(stdout)
+	}
+	return ctx.Err()
+}
+
+// compare replays the traffic through both clients and prints the table.
+func compare(ctx context.Context, cfg *config, w *workload, stdout io.Writer) error {
+	u, err := startUpstream(cfg.latency, cfg.rttFar, cfg.rttNear)
+	if err != nil {
+		return err
+	}
+	defer u.close()
+
+	b, err := newBaseline(u, cfg.model)
+	if err != nil {
+		return err
+	}
+	bst := replay(ctx, w, cfg.concurrency, func(ctx context.Context, t *turn) (result, error) { return b.ask(ctx, &t.q) },
+		func(s string) string { m, _ := b.wordCheck(s); return m })
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	t, err := newTuned(ctx, u, cfg.model, cfg.concurrency)
+	if err != nil {
+		return err
+	}
+	defer t.close()
+	rep, hot, err := t.prewarm(ctx, w.log(cfg.turns, cfg.seed+1))
+	if err != nil {
+		return fmt.Errorf("prewarm: %w", err)
+	}
+	cst := replay(ctx, w, cfg.concurrency, func(ctx context.Context, tr *turn) (result, error) { return t.ask(ctx, &tr.q) },
+		func(s string) string { return t.expected(ctx, s) })
+	cst.extra = rep.Cost
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	bs, cs := summarize(bst), summarize(cst)
+	fmt.Fprintf(stdout, "prewarmed %d hot questions of yesterday's log (%d turns, seed %d) via the Batch API: %d stored, $%.4f at batch price, in %v\n\n",
+		hot, cfg.turns, cfg.seed+1, rep.Stored, rep.Cost, rep.Duration.Round(time.Millisecond))
+	table(stdout, bs, cs, cfg.model)
+	st := t.c.CacheStats()
+	fmt.Fprintf(stdout, "\nCompanion's cache: %d lookups, %d exact (%d prewarmed), %d semantic, %d semantic candidates refused by guards; prompt stage saved %d tokens; transport: %d new connections for %d requests\n",
+		st.Lookups, st.ExactHits, st.Prewarmed, st.Semantic, st.Rejections, cs.saved, t.c.Transport().Stats().NewConns, t.c.Transport().Stats().Requests)
+	fmt.Fprintf(stdout, "wall time: baseline %v, Companion %v\n\n", bst.wall.Round(time.Millisecond), cst.wall.Round(time.Millisecond))
+	if cfg.chart != "" {
+		if err := chart(cfg.chart, bst, cst); err != nil {
+			return fmt.Errorf("chart: %w", err)
+		}
+		fmt.Fprintf(stdout, "chart: %s\n\n", cfg.chart)
+	}
+	return nil
+}
