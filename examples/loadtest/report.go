@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -172,11 +171,9 @@ func chart(path string, b, c runStats) error {
 	return p.Save(8*vg.Inch, 5*vg.Inch, path)
 }
 
-// mixLine describes the traffic in one line.
+// String describes the traffic in one line.
 func (m mix) String() string {
 	return fmt.Sprintf("%d turns: %d curriculum questions (pairs.jsonl), %d tutoring prompts with history (prompts.jsonl), %d GSM8K word problems; "+
 		"%d repeats of an earlier question, %d paraphrases of one, %d first asks; %d distinct questions; %d turns whose hard negative was asked before them",
 		m.turns, m.curriculum, m.prompts, m.gsm8k, m.repeats, m.paraphrases, m.firstSeen, m.distinct, m.negatives)
 }
-
-var _ = strings.TrimSpace
