@@ -555,7 +555,12 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, events []str
 	if fault != nil {
 		kind = fault.Kind
 	}
+	// Each event is due at a fixed time from the first, so that the time
+	// the server takes to write an event does not add up over a long
+	// answer, as separate sleeps would on a loaded machine.
+	due := time.Now()
 	for i, ev := range events {
+		due = due.Add(ev.wait)
 		switch {
 		case kind == FaultDropStream && i >= fault.AfterChunks:
 			abortResponse(w)
@@ -571,7 +576,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, events []str
 			_ = rc.Flush()
 			return // and no [DONE]
 		}
-		if !sleep(ctx, ev.wait) || !send(ev.data) {
+		if !sleep(ctx, time.Until(due)) || !send(ev.data) {
 			return
 		}
 	}
