@@ -11,7 +11,8 @@
 //     body: a long stream is cut only by its request's context;
 //   - opens connections before traffic with [Transport.Warm];
 //   - optionally speaks HTTP/3 over QUIC ([WithHTTP3]), with 0-RTT for GET
-//     and HEAD on resumed connections, falling back to HTTP/2 for a while
+//     and HEAD on resumed connections when asked (HTTP3Config.Allow0RTT),
+//     falling back to HTTP/2 for a while
 //     when the QUIC handshake fails (UDP blocked);
 //   - chooses the fastest of several endpoints ([WithEndpoints]) by connect
 //   - TLS time (and a health request), measures again in the background
@@ -61,7 +62,8 @@
 // connections, Warm, retries, endpoint choice, hedging and the breaker.
 //
 // HTTP/3 matches HTTP/2 for reused requests; its gain is on new
-// connections (QUIC + TLS in one round trip, 0-RTT GET on resumption)
+// connections (QUIC + TLS in one round trip, 0-RTT GET on resumption
+// with Allow0RTT)
 // and on lossy networks, which loopback does not show. A server's QUIC
 // stream limit matters: with quic-go's default of 100 concurrent streams,
 // 100 concurrent requests wait a round trip for stream credit (1.6–1.7 ×

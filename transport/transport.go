@@ -222,7 +222,11 @@ func (e *h3DialError) Error() string { return "transport: http/3: " + e.err.Erro
 func (e *h3DialError) Unwrap() error { return e.err }
 
 func (t *Transport) dialQUIC(ctx context.Context, addr string, tlsCfg *tls.Config, qcfg *quic.Config) (*quic.Conn, error) {
-	conn, err := quic.DialAddrEarly(ctx, addr, tlsCfg, qcfg)
+	dial := quic.DialAddr // a connection is used once its handshake is done
+	if t.cfg.h3.Allow0RTT {
+		dial = quic.DialAddrEarly // or before, on resumption, for 0-RTT data
+	}
+	conn, err := dial(ctx, addr, tlsCfg, qcfg)
 	if err != nil {
 		return nil, &h3DialError{err}
 	}
@@ -457,7 +461,7 @@ func (t *Transport) do(r *http.Request, ep *endpoint) (*http.Response, error) {
 		return t.h2.RoundTrip(r)
 	}
 	r3 := r
-	if !t.cfg.h3.Disable0RTT && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+	if t.cfg.h3.Allow0RTT && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		c := *r
 		c.Method = http3.MethodGet0RTT
 		if r.Method == http.MethodHead {
