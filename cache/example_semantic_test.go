@@ -1,0 +1,93 @@
+package cache_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/companion-go/companion/cache"
+	"github.com/companion-go/companion/companiontest"
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// The semantic tier serves a paraphrase of a cached question, and refuses
+// a question that differs in a number, however similar.
+func ExampleSemantic() {
+	ctx := context.Background()
+	sem, err := cache.NewSemantic() // the local embedder, no model, no network
+	if err != nil {
+		panic(err)
+	}
+	ns := cache.Namespace{Model: "gpt-4o-mini", Subject: "maths", Grade: 8}
+	sem.Add(ctx, ns, cache.Entry{Question: "Solve 2x + 3 = 7.", Answer: "2x = 4, so x = 2."}, 0)
+
+	for _, q := range []string{
+		"How do I solve the equation 2x + 3 = 7?",
+		"Solve 2x + 3 = 9.",
+	} {
+		hit, ok, err := sem.Lookup(ctx, ns, q)
+		if err != nil {
+			panic(err)
+		}
+		if ok {
+			fmt.Printf("%q: hit (%q)\n", q, hit.Entry.Answer)
+		} else {
+			fmt.Printf("%q: miss\n", q)
+		}
+	}
+	st := sem.Stats()
+	fmt.Println("hits:", st.Hits, "refused by the number guard:", st.Rejections[cache.GuardNumber])
+	// Output:
+	// "How do I solve the equation 2x + 3 = 7?": hit ("2x = 4, so x = 2.")
+	// "Solve 2x + 3 = 9.": miss
+	// hits: 1 refused by the number guard: 1
+}
+
+// The guards compare two questions directly.
+func ExampleGuards_Check() {
+	var g cache.Guards // the zero value uses the default contrast terms
+	for _, p := range [][2]string{
+		{"What is Newton's second law?", "what does newtons 2nd law say"},
+		{"What is Newton's second law?", "What is Newton's third law?"},
+		{"How do I convert 5 km to miles?", "How do I convert 5 miles to km?"},
+		{"酸和碱有什么区别？", "酸和盐有什么区别？"},
+		{"What is the capital of Australia?", "What is the capital of Austria?"},
+	} {
+		if kind, ok := g.Check(p[0], p[1]); ok {
+			fmt.Println("same question")
+		} else {
+			fmt.Println("refused by", kind)
+		}
+	}
+	// Output:
+	// same question
+	// refused by number
+	// refused by unit
+	// refused by contrast
+	// refused by term
+}
+
+// An OpenAI embedder coalesces concurrent calls into one request; here it
+// runs against the fake server of package companiontest.
+func ExampleNewOpenAIEmbedder() {
+	srv := companiontest.NewServer()
+	defer srv.Close()
+	cfg := openai.DefaultConfig("sk-test")
+	cfg.BaseURL = srv.URL
+	emb, err := cache.NewOpenAIEmbedder(openai.NewClientWithConfig(cfg), cache.WithDimensions(256))
+	if err != nil {
+		panic(err)
+	}
+	defer emb.Close()
+
+	sem, err := cache.NewSemantic(cache.WithEmbedder(emb)) // threshold 0.92
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	ns := cache.Namespace{Model: "gpt-4o-mini"}
+	sem.Add(ctx, ns, cache.Entry{Question: "What is photosynthesis?", Answer: "Plants turning light into sugar."}, 0)
+	hit, ok, _ := sem.Lookup(ctx, ns, "what is photosynthesis")
+	fmt.Println(ok, hit.Entry.Answer, sem.Threshold())
+	// Output:
+	// true Plants turning light into sugar. 0.92
+}
