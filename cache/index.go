@@ -40,7 +40,7 @@ type VectorIndex interface {
 
 // Match is a search result.
 type Match struct {
-	ID         string
+	ID         string  // the id given to Add
 	Similarity float32 // cosine similarity, in [-1, 1]
 }
 
