@@ -479,6 +479,9 @@ func (s *Semantic) Put(nsID string, r Record) error {
 	if r.ID == "" || nsID == "" {
 		return fmt.Errorf("%w: empty id", ErrInvalidConfig)
 	}
+	if len(r.Vector) == 0 {
+		return ErrInvalidVector
+	}
 	now := s.now()
 	if !r.Expires.IsZero() && !r.Expires.After(now) {
 		return nil

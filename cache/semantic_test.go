@@ -265,6 +265,9 @@ func TestSemanticPutRangeDelete(t *testing.T) {
 	if err := b.Put(nsMaths.ID(), Record{ID: "", Vector: []float32{1}}); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("empty id: %v", err)
 	}
+	if err := b.Put("other", Record{ID: "x"}); !errors.Is(err, ErrInvalidVector) {
+		t.Errorf("no vector: %v", err)
+	}
 	// An expired record is ignored.
 	if err := b.Put("ns", Record{ID: "old", Vector: []float32{1}, Expires: clk.Now()}); err != nil || b.Stats().Namespaces != 1 {
 		t.Errorf("expired record: %v, %d namespaces", err, b.Stats().Namespaces)
