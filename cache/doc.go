@@ -9,4 +9,14 @@
 // digest) and the [Normalize]d question, so every process of a host
 // computes the same key for the same request, and one tenant never reads
 // another's entries.
+//
+// The semantic tier's threshold belongs to its embedder: 0.92 for OpenAI
+// embeddings ([NewOpenAIEmbedder]); 0.65 for the default local, lexical
+// embedder ([NewLocalEmbedder]), which on the labelled pairs in testdata
+// hits 23 % of paraphrases at 0.92 and 67 % at 0.65, with no false hit at
+// either. The guards (numbers, units, formulas, negation, contrast terms,
+// order, key terms) keep the hard negatives out whatever the threshold:
+// without them 47 % of the different pairs would hit at 0.65.
+//
+// [Shared] shares a semantic tier between replicas through Redis.
 package cache
