@@ -16,6 +16,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,11 +25,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/companion-go/companion"
 	"github.com/companion-go/companion/cache"
 	"github.com/companion-go/companion/companiontest"
+	"github.com/companion-go/companion/moderation"
+	"github.com/companion-go/companion/prompt"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
@@ -104,10 +108,21 @@ func newApp(log *slog.Logger, opts ...companion.Option) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	sem, err := cache.NewSemantic() // the local embedder: no model, no network
+	if err != nil {
+		return nil, err
+	}
+	mod, err := newModeration()
+	if err != nil {
+		return nil, err
+	}
 	opts = append(opts,
 		companion.WithLogger(log),
 		companion.WithMeterProvider(meter),
 		companion.WithExactCache(mem),
+		companion.WithSemanticCache(sem),
+		companion.WithPromptBudget(prompt.DefaultBudget, prompt.DefaultReserve),
+		companion.WithModeration(mod),
 		companion.WithConcurrency(100),
 	)
 	c, err := companion.New(opts...)
@@ -116,6 +131,34 @@ func newApp(log *slog.Logger, opts ...companion.Option) (*app, error) {
 		return nil, err
 	}
 	return &app{c: c, mem: mem, registry: registry, meter: meter, log: log}, nil
+}
+
+// The word list and allow list of the demo moderation pipeline: the mild
+// test material of ../shared/data/moderation (written for this project,
+// free to copy). A real deployment loads its own.
+var (
+	//go:embed words.txt
+	wordList string
+	//go:embed allow.txt
+	allowList string
+)
+
+// newModeration builds the post-processing stage: the word lists and the
+// Markdown/LaTeX validator, in parallel, checked on the stream.
+func newModeration() (*moderation.Pipeline, error) {
+	words, err := moderation.ParseWords(strings.NewReader(wordList))
+	if err != nil {
+		return nil, err
+	}
+	allow, err := moderation.ParseAllow(strings.NewReader(allowList))
+	if err != nil {
+		return nil, err
+	}
+	m, err := moderation.NewMatcher(words, allow)
+	if err != nil {
+		return nil, err
+	}
+	return moderation.NewPipeline(moderation.WithMatcher(m), moderation.WithValidator(moderation.MarkdownValidator{}, moderation.Flag))
 }
 
 // Close releases the Companion, the cache and the meter provider.
