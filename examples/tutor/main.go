@@ -30,12 +30,16 @@ import (
 )
 
 // script is the scripted conversation: physics and maths, English and
-// Chinese, with repeats (the second time comes from the cache).
+// Chinese, with repeats (served by the exact cache), a paraphrase (served
+// by the semantic cache) and near misses the semantic cache must refuse
+// (the third law, other numbers).
 var script = []companion.Question{
 	{Subject: "physics", Grade: 9, Locale: "en", Text: "What is Newton's second law?"},
 	{Subject: "math", Grade: 8, Locale: "en", Text: "Solve 2x + 3 = 7"},
 	{Subject: "physics", Grade: 9, Locale: "zh", Text: "牛顿第二定律是什么？"},
 	{Subject: "physics", Grade: 9, Locale: "en", Text: "what is newton's second law?"},
+	{Subject: "physics", Grade: 9, Locale: "en", Text: "What does Newton's 2nd law say?"},
+	{Subject: "physics", Grade: 9, Locale: "en", Text: "What is Newton's third law?"},
 	{Subject: "math", Grade: 8, Locale: "en", Text: "Solve 2x + 3 = 9"},
 	{Subject: "math", Grade: 8, Locale: "zh", Text: "解方程 3x - 4 = 11"},
 	{Subject: "math", Grade: 8, Locale: "en", Text: "Solve 2x + 3 = 7"},
@@ -82,7 +86,11 @@ func run(ctx context.Context, in io.Reader, out io.Writer, model, baseURL string
 		return err
 	}
 	defer mem.Close()
-	opts = append(opts, companion.WithExactCache(mem))
+	sem, err := cache.NewSemantic()
+	if err != nil {
+		return err
+	}
+	opts = append(opts, companion.WithExactCache(mem), companion.WithSemanticCache(sem))
 	c, err := companion.New(opts...)
 	if err != nil {
 		return err
@@ -148,8 +156,12 @@ func turn(ctx context.Context, c *companion.Companion, q companion.Question, out
 		fmt.Fprint(out, a.Text)
 	}
 	t := a.Timings
+	src := a.Source.String()
+	if a.Source == companion.SourceSemantic {
+		src += fmt.Sprintf(" (similarity %.2f)", a.Similarity)
+	}
 	fmt.Fprintf(out, "\n    source=%s tokens=%d+%d  total=%v first-token=%v (cache %v, prompt %v, queue %v, upstream %v, post %v)\n\n",
-		a.Source, a.Usage.PromptTokens, a.Usage.CompletionTokens,
+		src, a.Usage.PromptTokens, a.Usage.CompletionTokens,
 		ms(t.Total), ms(t.FirstToken), ms(t.Cache), ms(t.Prompt), ms(t.Queue), ms(t.Upstream), ms(t.Post))
 	return nil
 }

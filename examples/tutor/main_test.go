@@ -23,9 +23,16 @@ func TestScript(t *testing.T) {
 		if n := strings.Count(got, "source="); n != len(script) {
 			t.Fatalf("stream=%v: %d turns printed, want %d:\n%s", stream, n, len(script), got)
 		}
-		// Repeats are served by the cache; the rest went upstream.
+		// Repeats are served by the exact cache, the paraphrase by the
+		// semantic one; the third law and other numbers went upstream.
 		if n := strings.Count(got, "source=exact"); n != 3 {
 			t.Errorf("stream=%v: %d exact hits, want 3:\n%s", stream, n, got)
+		}
+		if n := strings.Count(got, "source=semantic"); n != 1 {
+			t.Errorf("stream=%v: %d semantic hits, want 1:\n%s", stream, n, got)
+		}
+		if !strings.Contains(got, "third law") || strings.Count(got, "source=upstream") != len(script)-4 {
+			t.Errorf("stream=%v: want %d upstream answers:\n%s", stream, len(script)-4, got)
 		}
 		if !strings.Contains(got, "x = 2") || !strings.Contains(got, "x = 3") || !strings.Contains(got, "x = 5") {
 			t.Errorf("stream=%v: the equations were not solved:\n%s", stream, got)
