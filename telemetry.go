@@ -26,8 +26,10 @@ const instrumentation = "github.com/companion-go/companion"
 // (gen_ai.operation.name, gen_ai.request.model, gen_ai.response.model,
 // gen_ai.usage.input_tokens, gen_ai.usage.output_tokens,
 // gen_ai.response.finish_reasons) and Companion's (companion.source,
-// companion.similarity, companion.tokens_saved, companion.cost_usd).
-// Default: no tracing, at no cost.
+// companion.similarity, companion.tokens_saved, companion.cost_usd). With
+// the default transport, the upstream span has an "attempt" event per
+// attempt (endpoint, retry number, protocol, status), so retries and hedges
+// show in place. Default: no tracing, at no cost.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) { c.tracerProvider = tp })
 }

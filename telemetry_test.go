@@ -8,8 +8,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/companion-go/companion/companiontest"
+	"github.com/companion-go/companion/transport"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -145,4 +147,37 @@ func TestTelemetry(t *testing.T) {
 		slices.Sort(keys)
 		t.Logf("metrics: %s", strings.Join(keys, "\n"))
 	}
+}
+
+// The default transport adds an event per attempt to the upstream span, so
+// a retried call shows its retries.
+func TestTelemetryAttempts(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	c, _ := newTest(t, []companiontest.Option{companiontest.WithFaults(companiontest.Fault{Kind: companiontest.FaultUnavailable, Count: 1})},
+		WithTracerProvider(tp), WithTransportOptions(transport.WithBackoffRange(time.Millisecond, 2*time.Millisecond)))
+	if _, err := c.Ask(context.Background(), Question{Text: "What is density?"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range spans.Ended() {
+		if s.Name() != "chat "+testModel {
+			continue
+		}
+		var statuses []int64
+		for _, e := range s.Events() {
+			if e.Name != "attempt" {
+				continue
+			}
+			for _, kv := range e.Attributes {
+				if kv.Key == "http.response.status_code" {
+					statuses = append(statuses, kv.Value.AsInt64())
+				}
+			}
+		}
+		if !slices.Equal(statuses, []int64{503, 200}) {
+			t.Errorf("attempt statuses %v, want [503 200]", statuses)
+		}
+		return
+	}
+	t.Fatal("no upstream span")
 }

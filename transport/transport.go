@@ -331,6 +331,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		attempts += n
 		fresh = false
 		lastURL = ep.url(suffix, req.URL)
+		traceAttempt(ctx, ep.base.String(), retry, n, resp, err)
 		again, perr := t.cfg.policy(ctx, resp, err)
 		if perr != nil {
 			if resp != nil {

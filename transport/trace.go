@@ -1,0 +1,44 @@
+package transport
+
+import (
+	"context"
+	"net/http"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// traceAttempt adds an "attempt" event to the span of the request's
+// context, if one is recording: the endpoint, the retry number, the
+// attempts sent (more than 1 when hedged), the protocol and status of the
+// response, or the error. A host that traces its calls (Companion's
+// upstream span, for one) sees each retry and hedge in place.
+func traceAttempt(ctx context.Context, endpoint string, retry, sent int, resp *http.Response, err error) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	attrs := []attribute.KeyValue{
+		attribute.String("server.address", endpoint),
+		attribute.Int("companion.retry", retry),
+		attribute.Int("companion.attempts", sent),
+	}
+	if resp != nil {
+		attrs = append(attrs, attribute.String("network.protocol.version", protoVersion(resp)),
+			attribute.Int("http.response.status_code", resp.StatusCode))
+	}
+	if err != nil {
+		attrs = append(attrs, attribute.String("error.type", err.Error()))
+	}
+	span.AddEvent("attempt", trace.WithAttributes(attrs...))
+}
+
+func protoVersion(resp *http.Response) string {
+	switch resp.ProtoMajor {
+	case 3:
+		return "3"
+	case 2:
+		return "2"
+	}
+	return "1.1"
+}
