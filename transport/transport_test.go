@@ -283,25 +283,29 @@ func TestHedgingCutsSlowTail(t *testing.T) {
 }
 
 func TestHTTP3(t *testing.T) {
-	r := newRig(t, 0, true)
-	tr := newT(t, transport.WithTLSConfig(r.TLS), transport.WithEndpoints(r.URL), transport.WithHTTP3(transport.HTTP3Config{}))
-	c := tr.Client()
-	resp, err := chat(t, c, r.URL)
-	if err != nil || resp.StatusCode != 200 || resp.ProtoMajor != 3 {
-		t.Fatalf("got %v, %v; want 200 over HTTP/3", resp, err)
-	}
-	tr.CloseIdleConnections()
-	time.Sleep(20 * time.Millisecond)
 	// A new connection resumes the TLS session; without Allow0RTT its GET
 	// waits for the handshake.
-	if code, proto := get(t, c, r.URL+"/models"); code != 200 || proto != 3 {
-		t.Fatalf("status %d over HTTP/%d", code, proto)
-	}
-	time.Sleep(20 * time.Millisecond)
-	st := tr.Stats()
+	st := resumeOverHTTP3(t, transport.HTTP3Config{})
 	if st.HTTP3 != 2 || st.TLSResumed != 1 || st.ZeroRTT != 0 {
 		t.Errorf("stats %+v: want 2 HTTP/3 responses, 1 resumption, no 0-RTT", st)
 	}
+}
+
+// resumeOverHTTP3 sends a GET over HTTP/3, closes the connection, sends
+// another on a new one and returns the transport's counters.
+func resumeOverHTTP3(t *testing.T, cfg transport.HTTP3Config) transport.Stats {
+	t.Helper()
+	r := newRig(t, 0, true)
+	tr := newT(t, transport.WithTLSConfig(r.TLS), transport.WithEndpoints(r.URL), transport.WithHTTP3(cfg))
+	c := tr.Client()
+	for i := range 2 {
+		if code, proto := get(t, c, r.URL+"/models"); code != 200 || proto != 3 {
+			t.Fatalf("request %d: status %d over HTTP/%d", i, code, proto)
+		}
+		tr.CloseIdleConnections()
+		time.Sleep(20 * time.Millisecond)
+	}
+	return tr.Stats()
 }
 
 func TestHTTP3FallsBackToHTTP2(t *testing.T) {

@@ -9,27 +9,13 @@ package transport_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/companion-go/companion/transport"
 )
 
 func TestHTTP3ZeroRTT(t *testing.T) {
-	r := newRig(t, 0, true)
-	tr := newT(t, transport.WithTLSConfig(r.TLS), transport.WithEndpoints(r.URL),
-		transport.WithHTTP3(transport.HTTP3Config{Allow0RTT: true}))
-	c := tr.Client()
-	if code, proto := get(t, c, r.URL+"/models"); code != 200 || proto != 3 {
-		t.Fatalf("status %d over HTTP/%d", code, proto)
-	}
-	tr.CloseIdleConnections()
-	time.Sleep(20 * time.Millisecond)
 	// A new connection resumes, and its GET goes in 0-RTT data.
-	if code, proto := get(t, c, r.URL+"/models"); code != 200 || proto != 3 {
-		t.Fatalf("status %d over HTTP/%d", code, proto)
-	}
-	time.Sleep(20 * time.Millisecond)
-	st := tr.Stats()
+	st := resumeOverHTTP3(t, transport.HTTP3Config{Allow0RTT: true})
 	if st.HTTP3 != 2 || st.TLSResumed != 1 || st.ZeroRTT != 1 {
 		t.Errorf("stats %+v: want 2 HTTP/3 responses, 1 resumption, 1 0-RTT", st)
 	}
