@@ -72,6 +72,7 @@ type InputError struct {
 	Err   error
 }
 
+// Error describes the problem.
 func (e *InputError) Error() string {
 	return fmt.Sprintf("companion: invalid input: %s: %s", e.Field, trimPrefix(e.Err))
 }
@@ -86,6 +87,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error describes the problem.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("companion: invalid config: %s: %s", e.Option, e.Reason)
 }
@@ -104,6 +106,7 @@ type UpstreamError struct {
 	Err        error // the underlying error
 }
 
+// Error describes the problem.
 func (e *UpstreamError) Error() string {
 	if e.StatusCode != 0 {
 		return fmt.Sprintf("%v (status %d): %v", e.Kind, e.StatusCode, e.Err)
@@ -121,6 +124,7 @@ type BlockedError struct {
 	Verdict Verdict
 }
 
+// Error describes the problem.
 func (e *BlockedError) Error() string {
 	if len(e.Verdict.Reasons) == 0 {
 		return ErrBlocked.Error()

@@ -19,6 +19,7 @@ const (
 	BreakerHalfOpen
 )
 
+// String returns the name of the state.
 func (s BreakerState) String() string {
 	switch s {
 	case BreakerClosed:

@@ -22,6 +22,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error describes the problem.
 func (e *ConfigError) Error() string {
 	return "transport: " + e.Option + ": " + e.Reason
 }
@@ -41,6 +42,7 @@ type Error struct {
 	Err      error
 }
 
+// Error describes the problem.
 func (e *Error) Error() string {
 	return fmt.Sprintf("transport: %s %s: %d attempts: %v", e.Method, e.URL, e.Attempts, e.Err)
 }
