@@ -34,7 +34,9 @@
 //
 // One companiontest server (TLS with HTTP/2) with the article's latency
 // model: 1.2 s to the first token plus 0.4 ms per prompt token, then
-// 20 ms per output token. Its network sits in two in-process Toxiproxy
+// -decode (4 ms) per output token, which puts the baseline's whole turn
+// at about the article's 3.2 s (the article's figure leaves little room
+// for decoding). Its network sits in two in-process Toxiproxy
 // latency proxies in front of it: the far endpoint (-rtt-far, 180 ms)
 // and the near one (-rtt-near, 28 ms), as in the article.
 //
@@ -105,6 +107,7 @@ func main() {
 type config struct {
 	turns, concurrency   int
 	rttFar, rttNear      time.Duration
+	decode               time.Duration
 	scenario             string
 	seed                 uint64
 	chart, model         string
@@ -127,11 +130,13 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.model, "model", "gpt-4.1-mini", "model, for the prices of companion.DefaultPrices")
 	fs.IntVar(&c.burstTurns, "burst-turns", 1000, "burst scenario: turns sent at once")
 	fs.IntVar(&c.burstLim, "burst-limit", 100, "burst scenario: Companion's concurrency limit")
+	fs.DurationVar(&c.decode, "decode", 4*time.Millisecond, "upstream decode time per output token; the default makes the baseline's whole turn about the article's 3.2 s")
 	fs.BoolVar(&c.quick, "quick", false, "a tiny, fast run: 60 turns, latencies cut twentyfold, a burst of 200 with limit 20")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	c.latency = companiontest.ArticleLatency()
+	c.latency.PerOutputToken = c.decode
 	c.burstLat = companiontest.Latency{FirstToken: 250 * time.Millisecond}
 	if c.quick {
 		c.turns, c.concurrency, c.burstTurns, c.burstLim = 60, 20, 200, 20
