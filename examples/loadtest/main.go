@@ -75,7 +75,8 @@
 // so for it the two are the same. The latency targets (mean, p99) are
 // read on time to first token, by which a streamed answer is judged; the
 // whole answer of a turn that goes upstream is bounded below by the
-// model's decoding (about 125 tokens at 20 ms), which no client removes.
+// model's decoding (about 125 tokens at -decode each), which no client
+// removes.
 //
 // -quick runs everything tiny and fast (a few dozen turns, latencies cut
 // twentyfold), as the test does.
