@@ -482,14 +482,9 @@ func (s *Server) handleGetBatch(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleListBatches(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := defaultBatchLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxBatchListLimit {
-			errInvalidRequest(w, "limit", fmt.Sprintf("Invalid 'limit': must be an integer between 1 and %d.", maxBatchListLimit))
-			return
-		}
-		limit = n
+	limit, ok := listLimit(w, q, defaultBatchLimit, maxBatchListLimit)
+	if !ok {
+		return
 	}
 	after := q.Get("after")
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -219,14 +220,9 @@ type fileList struct {
 
 func (s *Server) handleListFiles(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := maxFileListLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxFileListLimit {
-			errInvalidRequest(w, "limit", fmt.Sprintf("Invalid 'limit': must be an integer between 1 and %d.", maxFileListLimit))
-			return
-		}
-		limit = n
+	limit, ok := listLimit(w, q, maxFileListLimit, maxFileListLimit)
+	if !ok {
+		return
 	}
 	order := q.Get("order")
 	if order == "" {
@@ -334,4 +330,19 @@ func quoteList(names []string) string {
 		q[i] = "'" + n + "'"
 	}
 	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// listLimit reads a list request's "limit" (def when absent); on a value
+// outside 1..max it answers 400 and reports false.
+func listLimit(w http.ResponseWriter, q url.Values, def, max int) (int, bool) {
+	v := q.Get("limit")
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		errInvalidRequest(w, "limit", fmt.Sprintf("Invalid 'limit': must be an integer between 1 and %d.", max))
+		return 0, false
+	}
+	return n, true
 }

@@ -49,23 +49,8 @@ func multipartBody(t *testing.T, fields map[string]string, filename string, cont
 // do sends a request and returns the status and body.
 func do(t *testing.T, s *Server, method, path, contentType string, body []byte) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := s.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b
+	x := call(t, s, method, path, contentType, body)
+	return x.resp.StatusCode, x.body
 }
 
 // decode unmarshals JSON or fails the test.
