@@ -146,29 +146,39 @@ type telemetry struct {
 	inflight   metric.Int64UpDownCounter
 	opDuration metric.Float64Histogram
 	tokenUsage metric.Int64Histogram
-	attrs      sync.Map // attribute sets, made once: string → metric.MeasurementOption
+	attrsMu    sync.RWMutex
+	attrs      map[attrKey]metric.MeasurementOption // attribute sets, made once
 }
 
 // with returns the measurement option of the attribute pairs k1, v1, k2,
 // v2…, made once and reused, so that recording allocates nothing for them.
 func (t *telemetry) with(kv ...string) metric.MeasurementOption {
-	key := strings.Join(kv, "\x00")
-	if o, ok := t.attrs.Load(key); ok {
-		return o.(metric.MeasurementOption)
+	var key attrKey // at most three pairs; a comparable key needs no allocation
+	copy(key[:], kv)
+	t.attrsMu.RLock()
+	o, ok := t.attrs[key]
+	t.attrsMu.RUnlock()
+	if ok {
+		return o
 	}
 	attrs := make([]attribute.KeyValue, 0, len(kv)/2)
 	for i := 0; i+1 < len(kv); i += 2 {
 		attrs = append(attrs, attribute.String(kv[i], kv[i+1]))
 	}
-	o := metric.WithAttributeSet(attribute.NewSet(attrs...))
-	t.attrs.Store(key, o)
+	o = metric.WithAttributeSet(attribute.NewSet(attrs...))
+	t.attrsMu.Lock()
+	t.attrs[key] = o
+	t.attrsMu.Unlock()
 	return o
 }
+
+// attrKey identifies an attribute set by its key/value strings.
+type attrKey [6]string
 
 var durationBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 20, 30, 60}
 
 func newTelemetry(cfg *config, log *slog.Logger, tr *transport.Transport) (*telemetry, error) {
-	t := &telemetry{log: log, logText: cfg.logText}
+	t := &telemetry{log: log, logText: cfg.logText, attrs: map[attrKey]metric.MeasurementOption{}}
 	if cfg.tracerProvider != nil {
 		t.tracer = cfg.tracerProvider.Tracer(instrumentation)
 		t.tracing = true
