@@ -67,8 +67,13 @@ func WithCacheTTL(d time.Duration) Option {
 // WithCoalescing turns request coalescing on or off: concurrent turns that
 // miss the cache with the same key (namespace and normalized question)
 // share one upstream call, and a waiter that gives up does not cancel the
-// others. Personal questions and streams are never coalesced. Default: on
-// when a cache stage is set, off otherwise.
+// others; the call is cancelled when every waiter has gone. Streams share
+// one upstream stream the same way: a stream that joins late first gets
+// the pieces already released, then the rest as they arrive, all checked
+// once by the guard. Ask and AskStream coalesce separately, and personal
+// questions never. The first turn to finish reports the call's usage and
+// cost; the others are marked [Answer.Coalesced]. Default: on when a
+// cache stage is set, off otherwise.
 func WithCoalescing(on bool) Option {
 	return optionFunc(func(c *config) { c.coalesce = &on })
 }

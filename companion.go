@@ -49,6 +49,7 @@ type Companion struct {
 	maxBytes int
 	coalesce bool
 	flights  flights
+	sflights streamFlights
 	counters cacheCounters
 	tel      *telemetry
 	prices   Prices
@@ -359,9 +360,7 @@ func (c *Companion) ask(ctx context.Context, t *turn) (*Answer, error) {
 	// the answer; this one gets a copy with its own timings.
 	c.counters.coalesced.Add(1)
 	cp := *a
-	cp.Usage = Usage{}
-	cp.TokensSaved = 0
-	cp.Coalesced = true
+	coalesce(&cp)
 	cp.Timings = Timings{Total: time.Since(t.start), Cache: t.t.Cache}
 	cp.Timings.FirstToken = cp.Timings.Total
 	return &cp, nil

@@ -36,6 +36,7 @@ type Stream struct {
 	pending []string
 	verdict Verdict
 	hit     *CacheHit
+	flight  *flightReader // when the stream shares a coalesced upstream call
 	answer  *Answer
 	err     error
 	done    bool
@@ -94,12 +95,24 @@ func (c *Companion) openStream(ctx context.Context, t *turn) (*Stream, error) {
 		s.src = &replaySource{ctx: ctx, chunks: splitChunks(hit.Text)}
 		return s, nil
 	}
-	if err := c.build(ctx, t); err != nil {
+	if c.coalesce && t.cacheable {
+		return c.joinStream(ctx, t)
+	}
+	if err := c.openUpstream(ctx, t, s); err != nil {
 		return nil, err
+	}
+	return s, nil
+}
+
+// openUpstream runs the prompt and limiter stages and opens the upstream
+// stream for s, checked by the guard as it arrives.
+func (c *Companion) openUpstream(ctx context.Context, t *turn, s *Stream) error {
+	if err := c.build(ctx, t); err != nil {
+		return err
 	}
 	release, err := c.acquire(ctx, t, 0)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req := t.req
 	req.Stream = true
@@ -114,7 +127,7 @@ func (c *Companion) openStream(ctx context.Context, t *turn) (*Stream, error) {
 		err = classify(ctx, err)
 		c.tel.upstream(ctx, req.Model, time.Since(start), Usage{}, err)
 		end(upSpan, err)
-		return nil, err
+		return err
 	}
 	s.release = release
 	s.up = upSpan
@@ -126,7 +139,7 @@ func (c *Companion) openStream(ctx context.Context, t *turn) (*Stream, error) {
 			s.buffer = true
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // Source says where the answer comes from; it is known before the first
@@ -251,7 +264,7 @@ func (s *Stream) finish() {
 	s.release()
 	s.done = true
 	s.answer = s.buildAnswer()
-	if s.hit == nil {
+	if s.hit == nil && s.flight == nil {
 		s.c.tel.upstream(s.ctx, s.t.req.Model, s.t.t.Upstream, s.answer.Usage, nil)
 		end(s.up, nil)
 		s.c.store(s.ctx, s.t, s.answer)
@@ -273,6 +286,9 @@ func (s *Stream) buildAnswer() *Answer {
 	if s.hit != nil {
 		return s.c.hitAnswer(s.t, *s.hit)
 	}
+	if s.flight != nil {
+		return s.flight.answer(s.t)
+	}
 	up := s.src.(*upstreamSource)
 	s.t.t.Upstream = up.end.Sub(up.start)
 	a := &Answer{
@@ -293,7 +309,7 @@ func (s *Stream) fail(err error) {
 	s.pending = nil
 	s.src.close()
 	s.release()
-	if s.hit == nil {
+	if s.hit == nil && s.flight == nil {
 		var ue *UpstreamError
 		if errors.As(err, &ue) {
 			s.c.tel.upstream(s.ctx, s.t.req.Model, time.Since(s.src.(*upstreamSource).start), Usage{}, err)
