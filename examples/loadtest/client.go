@@ -174,7 +174,7 @@ func (t *tuned) ask(ctx context.Context, q *companion.Question) (result, error) 
 	return result{
 		text: text.String(), source: a.Source.String(), ttft: ttft, total: total,
 		promptTokens: a.Usage.PromptTokens, completionTokens: a.Usage.CompletionTokens,
-		saved: a.TokensSaved, cost: a.Cost,
+		saved: a.TokensSaved, cost: a.Cost, coalesced: a.Coalesced,
 	}, nil
 }
 

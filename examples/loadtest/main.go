@@ -56,6 +56,15 @@
 // questions asked at least twice in "yesterday's" log (the same
 // distribution, another seed); that cost is in its total.
 //
+// Yesterday's log is -log-turns turns, by default four times -turns. A
+// day of a tutoring service is far longer than the replay: at 800 000
+// turns a day, the 500 replayed turns are under a minute of traffic, so
+// a day's log sees most of the catalogue asked more than once. Four
+// times the replay is a deliberately small day; -log-turns 500 is the
+// pessimistic case where yesterday saw no more than the replay, and the
+// README shows how the figures move with it. Identical streamed turns
+// in flight at the same moment share one model call (coalescing).
+//
 // Cost is estimated with companion.DefaultPrices for -model (default
 // gpt-4.1-mini): the baseline from the fake's usage, Companion from
 // Answer.Cost (0 for a cache hit) plus the prewarming.
@@ -107,6 +116,7 @@ func main() {
 // config is the command's flags.
 type config struct {
 	turns, concurrency   int
+	logTurns             int
 	rttFar, rttNear      time.Duration
 	decode               time.Duration
 	scenario             string
@@ -122,6 +132,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	c := &config{}
 	fs.IntVar(&c.turns, "turns", 500, "turns of traffic replayed through each client")
+	fs.IntVar(&c.logTurns, "log-turns", 0, "turns in yesterday's log, whose questions asked twice or more are prewarmed; 0: four times -turns")
 	fs.IntVar(&c.concurrency, "concurrency", 100, "turns in flight at once per client (a closed loop), and Companion's concurrency limit")
 	fs.DurationVar(&c.rttFar, "rtt-far", 180*time.Millisecond, "round trip to the far endpoint")
 	fs.DurationVar(&c.rttNear, "rtt-near", 28*time.Millisecond, "round trip to the near endpoint")
@@ -145,7 +156,12 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		c.latency = companiontest.Latency{FirstToken: c.latency.FirstToken / 20, PerPromptToken: c.latency.PerPromptToken / 20, PerOutputToken: c.latency.PerOutputToken / 20}
 		c.burstLat.FirstToken /= 20
 	}
+	if c.logTurns == 0 {
+		c.logTurns = 4 * c.turns
+	}
 	switch {
+	case c.logTurns < 0:
+		return nil, errors.New("-log-turns must not be negative")
 	case c.turns <= 0 || c.concurrency <= 0 || c.burstTurns <= 0 || c.burstLim <= 0:
 		return nil, errors.New("-turns, -concurrency, -burst-turns and -burst-limit must be positive")
 	case c.rttFar < 0 || c.rttNear < 0:
@@ -206,7 +222,7 @@ func compare(ctx context.Context, cfg *config, w *workload, stdout io.Writer) er
 		return err
 	}
 	defer t.close()
-	rep, hot, err := t.prewarm(ctx, w.log(cfg.turns, cfg.seed+1))
+	rep, hot, err := t.prewarm(ctx, w.log(cfg.logTurns, cfg.seed+1))
 	if err != nil {
 		return fmt.Errorf("prewarm: %w", err)
 	}
@@ -219,7 +235,7 @@ func compare(ctx context.Context, cfg *config, w *workload, stdout io.Writer) er
 
 	bs, cs := summarize(bst), summarize(cst)
 	fmt.Fprintf(stdout, "prewarmed %d hot questions of yesterday's log (%d turns, seed %d) via the Batch API: %d stored, $%.4f at batch price, in %v\n\n",
-		hot, cfg.turns, cfg.seed+1, rep.Stored, rep.Cost, rep.Duration.Round(time.Millisecond))
+		hot, cfg.logTurns, cfg.seed+1, rep.Stored, rep.Cost, rep.Duration.Round(time.Millisecond))
 	table(stdout, bs, cs, cfg.model)
 	st := t.c.CacheStats()
 	fmt.Fprintf(stdout, "\nCompanion's cache: %d lookups, %d exact (%d prewarmed), %d semantic, %d semantic candidates refused by guards; prompt stage saved %d tokens; transport: %d new connections for %d requests\n",

@@ -20,6 +20,7 @@ type summary struct {
 	throughput                         float64 // turns per second
 	bySource                           map[string]int
 	upstream                           int // turns that called the model
+	coalesced                          int // turns that shared a concurrent turn's call
 	promptTokens, promptTokensUpstream int // in all; mean per upstream call
 	saved                              int
 	cost, extra                        float64
@@ -59,7 +60,10 @@ func summarize(st runStats) summary {
 		ttft = append(ttft, r.ttft)
 		total = append(total, r.total)
 		sm.bySource[r.source]++
-		if r.source == "upstream" {
+		switch {
+		case r.coalesced:
+			sm.coalesced++
+		case r.source == "upstream":
 			sm.upstream++
 		}
 		sm.promptTokens += r.promptTokens
@@ -116,6 +120,7 @@ func table(out io.Writer, b, c summary, model string) {
 		[4]string{"  exact", tier(b, "exact"), tier(c, "exact"), ""},
 		[4]string{"  semantic", tier(b, "semantic"), tier(c, "semantic"), ""},
 		[4]string{"  prewarmed (Batch API)", tier(b, "prewarmed"), tier(c, "prewarmed"), ""},
+		[4]string{"shared a concurrent call (coalesced)", pct(b.coalesced, b.turns-b.errors), pct(c.coalesced, c.turns-c.errors), ""},
 		[4]string{"model calls", fmt.Sprint(b.upstream), fmt.Sprint(c.upstream), change(float64(b.upstream), float64(c.upstream))},
 		[4]string{"prompt tokens per call", fmt.Sprint(b.promptTokensUpstream), fmt.Sprint(c.promptTokensUpstream), change(float64(b.promptTokensUpstream), float64(c.promptTokensUpstream))},
 		[4]string{"prompt tokens, all turns", fmt.Sprint(b.promptTokens), fmt.Sprint(c.promptTokens), change(float64(b.promptTokens), float64(c.promptTokens))},

@@ -20,6 +20,7 @@ type result struct {
 	cost                           float64
 	err                            error
 	wrong                          bool // the answer to another question
+	coalesced                      bool // shared a concurrent turn's model call
 }
 
 // runStats is a client's run over the whole traffic.
