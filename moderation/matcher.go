@@ -165,19 +165,35 @@ func (m *Matcher) Find(text string) []Match {
 	s.advance(text, true)
 	var out []Match
 	if len(s.found) > 0 {
-		out = slices.Clone(s.found)
-		slices.SortFunc(out, func(a, b Match) int {
-			if a.Start != b.Start {
-				return a.Start - b.Start
+		// Sort small keys rather than the matches themselves: the sort
+		// then moves a third of the bytes, and no pointers.
+		keys := s.keys[:0]
+		for i, h := range s.found {
+			keys = append(keys, hitKey{start: h.Start, end: h.End, id: h.id, i: int32(i)})
+		}
+		slices.SortFunc(keys, func(a, b hitKey) int {
+			if a.start != b.start {
+				return a.start - b.start
 			}
-			if a.End != b.End {
-				return a.End - b.End
+			if a.end != b.end {
+				return a.end - b.end
 			}
 			return int(a.id - b.id)
 		})
+		out = make([]Match, len(keys))
+		for i, k := range keys {
+			out[i] = s.found[k.i]
+		}
+		s.keys = keys
 	}
 	m.pool.Put(s)
 	return out
+}
+
+// hitKey is what Find sorts its hits by, and where each hit is.
+type hitKey struct {
+	start, end int
+	id, i      int32
 }
 
 // Check reports the hits in in.Text as "word" findings. It implements
@@ -218,6 +234,7 @@ type scanner struct {
 	waitRight []rawHit // hits at the end of the normalized text, next character unknown
 	waitAllow []Match  // hits an allow-list entry may still cover
 	found     []Match  // settled hits
+	keys      []hitKey // Find's sort keys, kept for reuse
 
 	eof    bool
 	text   string // the text of the current advance
