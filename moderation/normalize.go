@@ -1,6 +1,8 @@
 package moderation
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -409,36 +411,57 @@ func (n *normalizer) feed(s string, i int, eof bool) int {
 	for i < len(s) {
 		b := s[i]
 		if n.sepN == 0 {
+			if wordLower[b] != 0 && i+8 <= len(s) && (n.last != kWord || !n.run) {
+				// The common case: ASCII words joined by single spaces,
+				// eight bytes at a time. The output is as long as the
+				// input, plus what plainWords writes ahead.
+				if i-len(out) != n.delta {
+					n.spans = append(n.spans, span{n: len(out), o: i})
+					n.delta = i - len(out)
+				}
+				if cap(out)-len(out) < len(s)-i+8 {
+					out = slices.Grow(out, len(s)-i+8)
+				}
+				var carryA uint64
+				if n.last == kWord {
+					carryA = 0x80
+				}
+				start := i
+				var ws int
+				out, i, ws = plainWords(out, s, i, carryA)
+				if ws == start && n.last == kWord {
+					n.wordLen = 2 // the word before goes on
+				} else {
+					n.last, n.wordLen, n.wordLetter, n.run = kWord, i-ws, asciiKind[s[ws]] == kWord, false
+				}
+				continue
+			}
 			if c := wordLower[b]; c != 0 {
-				// The common case: a run of ASCII word characters.
+				// A run of ASCII word characters near the end of the text,
+				// or after a run of single letters.
 				if i-len(out) != n.delta {
 					n.spans = append(n.spans, span{n: len(out), o: i})
 					n.delta = i - len(out)
 				}
 				// Words joined by single spaces stay in this loop, as long
-				// as a space cannot join two single letters.
+				// as a space cannot join two single letters. The output is
+				// as long as the input, plus what lowerWord writes ahead.
+				if cap(out)-len(out) < len(s)-i+8 {
+					out = slices.Grow(out, len(s)-i+8)
+				}
 				start, spaced := i, false
 				mergeable := n.last == kWord && n.run && n.runSep.is(' ')
-				out = append(out, c)
-				i++
+				out, i = lowerWord(out, s, i)
 				for {
-					for i < len(s) {
-						c = wordLower[s[i]]
-						if c == 0 {
-							break
-						}
-						out = append(out, c)
-						i++
-					}
 					if spaced || n.last != kWord {
 						mergeable = i-start == 1 && asciiKind[s[start]] == kWord
 					}
 					if mergeable || i+1 >= len(s) || s[i] != ' ' || wordLower[s[i+1]] == 0 {
 						break
 					}
-					out = append(out, ' ', wordLower[s[i+1]])
-					i += 2
-					start, spaced = i-1, true
+					out = append(out, ' ')
+					start, spaced = i+1, true
+					out, i = lowerWord(out, s, i+1)
 				}
 				switch {
 				case spaced || n.last != kWord:
@@ -454,10 +477,12 @@ func (n *normalizer) feed(s string, i int, eof bool) int {
 					n.spans = append(n.spans, span{n: len(out), o: i})
 					n.delta = i - len(out)
 				}
-				out = append(out, s[i], s[i+1], s[i+2])
-				for i += 3; isHan3(s, i); i += 3 {
-					out = append(out, s[i], s[i+1], s[i+2])
+				j := i + 3
+				for isHan3(s, j) {
+					j += 3
 				}
+				out = append(out, s[i:j]...)
+				i = j
 				n.last = kHan
 				continue
 			}
@@ -572,6 +597,128 @@ func (n *normalizer) feed(s string, i int, eof bool) int {
 		n.flush()
 	}
 	return i
+}
+
+// lowerWord appends the ASCII letters and digits that begin s[i:], lower
+// cased, to dst, and returns dst and the offset after them. It reads and
+// writes eight bytes at a time: dst must have room for len(s)-i+8 bytes.
+func lowerWord(dst []byte, s string, i int) ([]byte, int) {
+	const lower = 0x2020202020202020
+	for i+8 <= len(s) {
+		x := load64(s, i)
+		m := alnumBytes(x)
+		l := len(dst)
+		binary.LittleEndian.PutUint64(dst[l:l+8], x|lower)
+		if m == highBits {
+			dst = dst[:l+8]
+			i += 8
+			continue
+		}
+		k := bits.TrailingZeros64(^m&highBits) >> 3
+		return dst[:l+k], i + k
+	}
+	for i < len(s) {
+		c := wordLower[s[i]]
+		if c == 0 {
+			break
+		}
+		dst = append(dst, c)
+		i++
+	}
+	return dst, i
+}
+
+// plainWords appends ASCII words joined by single spaces that begin s[i],
+// a letter or digit, to dst, lower cased; it reads and writes eight bytes
+// at a time, without a branch per word. It stops before any other byte,
+// and before a space that is not followed by a letter or digit or that
+// follows a word of one letter (which may begin a run of single letters);
+// so it takes at least s[i], and never stops right after a space. It
+// returns dst, the offset it stopped at and where the last word it
+// appended begins (i when it took no space).
+//
+// carryA is 0x80 when the character before s[i] is a letter or digit (so
+// s[i] goes on a word). dst must have room for len(s)-i+8 bytes.
+func plainWords(dst []byte, s string, i int, carryA uint64) ([]byte, int, int) {
+	ws := i
+	var carrySingle uint64 // 0x80: the last byte read is a word of one letter
+	for i+8 <= len(s) {
+		x := load64(s, i)
+		a, l := alnumLetterBytes(x)
+		sp := spaceBytes(x)
+		// Whether s[i+8] is a letter or digit, when another eight bytes
+		// follow (wordLower is 0 or at least '0', and at most 'z').
+		var nextA uint64
+		if i+16 <= len(s) {
+			nextA = uint64(wordLower[s[i+8]]+0x7f) & 0x80 << 56
+		}
+		first := l &^ (a<<8 | carryA) // letters that begin a word
+		// A space is taken when a letter or digit follows it, and it does
+		// not follow a word of one letter. What precedes it is a letter or
+		// digit then: a space after a space would have stopped the loop.
+		badSpace := sp & (^(a>>8 | nextA) | first<<8 | carrySingle)
+		bad := highBits&^(a|sp) | badSpace
+		k := len(dst)
+		binary.LittleEndian.PutUint64(dst[k:k+8], x|l>>2)
+		if bad == 0 {
+			if sp != 0 {
+				ws = i + (63-bits.LeadingZeros64(sp))>>3 + 1
+			}
+			carryA, carrySingle = a>>56, first>>56
+			dst = dst[:k+8]
+			i += 8
+			continue
+		}
+		q := bits.TrailingZeros64(bad) >> 3
+		if sp &= 1<<(8*q) - 1; sp != 0 {
+			ws = i + (63-bits.LeadingZeros64(sp))>>3 + 1
+		}
+		return dst[:k+q], i + q, ws
+	}
+	return dst, i, ws
+}
+
+// alnumLetterBytes returns words with the high bit of each byte of x set
+// when that byte is an ASCII letter or digit (a), or a letter (l), and all
+// other bits clear.
+func alnumLetterBytes(x uint64) (a, l uint64) {
+	x7 := x &^ highBits
+	y := x7 | 0x20*lowBits // letters lower cased
+	letter := (y + (0x80-'a')*lowBits) &^ (y + (0x7f-'z')*lowBits)
+	digit := (x7 + (0x80-'0')*lowBits) &^ (x7 + (0x7f-'9')*lowBits)
+	l = letter &^ x & highBits
+	return l | digit&^x&highBits, l
+}
+
+// spaceBytes returns a word with the high bit of each byte of x set when
+// that byte is ' ', and all other bits clear.
+func spaceBytes(x uint64) uint64 {
+	t := x ^ 0x20*lowBits
+	return ^((t&^highBits + 0x7f*lowBits) | t) & highBits
+}
+
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// load64 returns s[i:i+8] as a little-endian word.
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// alnumBytes returns a word with the high bit of each byte of x set when
+// that byte is an ASCII letter or digit, and all other bits clear. Each
+// byte's range test adds a constant to its low seven bits, so no carry
+// crosses into the next byte.
+func alnumBytes(x uint64) uint64 {
+	x7 := x &^ highBits
+	y := x7 | 0x20*lowBits // letters lower cased
+	letter := (y + (0x80-'a')*lowBits) &^ (y + (0x7f-'z')*lowBits)
+	digit := (x7 + (0x80-'0')*lowBits) &^ (x7 + (0x7f-'9')*lowBits)
+	return (letter | digit) &^ x & highBits
 }
 
 // spaceIsBoundary reports whether a single space before s[j] is surely
