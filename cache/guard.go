@@ -129,11 +129,14 @@ func (g *Guards) facts(text string, toks []token) *facts {
 // pairs and sets of school terms, English and Chinese, that are close in
 // any embedding but ask different things: opposites (larger/smaller,
 // increase/decrease, float/sink, 上/下), siblings of one family
-// (proton/neutron/electron, area/perimeter/volume, radius/diameter,
-// derivative/integral, acid/base/salt, mean/median/mode, noun/verb,
-// evaporation/condensation/melting), and markers of a different task
-// (prove, derive, example). Ordinals ("second"/"third") are numbers,
-// compared by [GuardNumber].
+// (proton/neutron/electron, area/perimeter/volume, radius/diameter and
+// their letters r/d, derivative/integral, acid/base/salt,
+// mean/median/mode, noun/verb, evaporation/condensation/melting), and
+// markers of a different task (prove, derive, example). The comparison
+// group, the first whose alternatives hold "larger" and "less" (here and
+// in groups given to [NewGuards]), is directed: a direction asked on one
+// side only ("which is smaller?" against "compare them") fails too.
+// Ordinals ("second"/"third") are numbers, compared by [GuardNumber].
 func DefaultContrastTerms() [][]string {
 	out := make([][]string, len(defaultContrast))
 	for i, g := range defaultContrast {
@@ -144,8 +147,8 @@ func DefaultContrastTerms() [][]string {
 
 var defaultContrast = [][]string{
 	// comparison and change
-	{"larger|more|higher|taller|longer|heavier|faster|older|更大|较大|大于|更多|更高|更长|更重|更快|哪个大",
-		"less|lower|shorter|lighter|slower|younger|更小|较小|小于|更少|更低|更短|更轻|更慢|哪个小"},
+	{"larger|bigger|greater|more|higher|taller|longer|heavier|faster|older|更大|较大|大于|更多|更高|更长|更重|更快|哪个大",
+		"smaller|less|fewer|lower|shorter|lighter|slower|younger|更小|较小|小于|更少|更低|更短|更轻|更慢|哪个小"},
 	{"largest|biggest|greatest|highest|tallest|longest|heaviest|fastest|oldest|most|maximum|最大|最高|最长|最重|最快|最多|最老"},
 	{"smallest|least|lowest|shortest|lightest|slowest|youngest|fewest|minimum|最小|最低|最短|最轻|最慢|最少"},
 	{"increase|rise|grow|增加|增大|上升|升高|变大", "decrease|fall|drop|shrink|减少|减小|下降|降低|变小"},
@@ -168,7 +171,7 @@ var defaultContrast = [][]string{
 		"multiply|multiplication|times|product|乘法|相乘|乘以|之积", "divide|division|quotient|除法|相除|除以|之商"},
 	{"derivative|differentiate|differentiation|导数|求导|微分", "integral|integrate|integration|antiderivative|积分"},
 	{"area|面积", "perimeter|circumference|周长", "volume|体积|容积", "surface area|表面积"},
-	{"radius|半径", "diameter|直径"},
+	{"radius|r|半径", "diameter|d|直径"},
 	{"sine|sin|正弦", "cosine|cos|余弦", "tangent|tan|正切"},
 	{"average|平均数|平均值", "median|中位数", "mode|众数"},
 	{"numerator|分子", "denominator|分母"},
@@ -301,6 +304,7 @@ func compileContrast(groups [][]string) (*contrastSet, error) {
 		cs.masks = append(cs.masks, mask)
 		if cs.comparative < 0 && len(g.alts) >= 2 && altHas(g.alts[0], "larger") && altHas(g.alts[1], "less") {
 			cs.comparative = gi
+			cs.masks[gi] |= directedBit
 		}
 		for ai, a := range g.alts {
 			for _, w := range a.en {
@@ -339,6 +343,7 @@ type facts struct {
 	// comparisons: the content of both sides of each comparison.
 	comparisons [][2][]string
 	quotes      map[string]bool // quoted text
+	norm        string          // the question as Normalize folds it
 }
 
 // quantity is a number and its unit ("" for none).
@@ -371,6 +376,9 @@ func compareFacts(a, b *facts) (GuardKind, bool) {
 		if x&markerBit != 0 {
 			return GuardContrast, false // a marker on one side only
 		}
+		if x&directedBit != 0 && (x&^directedBit == 0) != (y&^directedBit == 0) {
+			return GuardContrast, false // a direction asked on one side only
+		}
 		if x&^y != 0 && y&^x != 0 {
 			return GuardContrast, false // a swap within the group
 		}
@@ -378,7 +386,7 @@ func compareFacts(a, b *facts) (GuardKind, bool) {
 	if swappedOrder(a, b) {
 		return GuardOrder, false
 	}
-	if swapped(a.quotes, b.quotes, false) || swapped(a.terms, b.terms, true) ||
+	if swapped(a.quotes, b.quotes, false) || quoteMissing(a, b) || quoteMissing(b, a) || swapped(a.terms, b.terms, true) ||
 		focusMissing(a, b) || focusMissing(b, a) {
 		return GuardTerm, false
 	}
@@ -388,6 +396,12 @@ func compareFacts(a, b *facts) (GuardKind, bool) {
 // markerBit marks the mask of a group of one alternative, a marker that
 // must be on both sides or on neither.
 const markerBit = 1 << 62
+
+// directedBit marks the comparative group ("larger", "less"): a question
+// that asks for one direction ("which is smaller?") is not answered by
+// one that names none ("compare 3/4 and 5/8", whose answer says which is
+// larger), so a direction on one side only fails, like a marker.
+const directedBit = 1 << 61
 
 func sameNumbers(a, b []quantity) bool {
 	if len(a) != len(b) {
@@ -499,6 +513,45 @@ func focusMissing(a, b *facts) bool {
 	return false
 }
 
+// quoteMissing reports whether a quotes a text that b neither quotes nor
+// contains: "the past tense of 'do'" is not "the past tense of go",
+// though both words are too short and common to count as terms.
+func quoteMissing(a, b *facts) bool {
+	for q := range a.quotes {
+		if !b.quotes[q] && !containsPhrase(b.norm, q) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsPhrase reports whether the normalized text s holds phrase as
+// whole words (Chinese characters need no boundary).
+func containsPhrase(s, phrase string) bool {
+	for off := 0; ; {
+		i := strings.Index(s[off:], phrase)
+		if i < 0 {
+			return false
+		}
+		i += off
+		before, _ := utf8.DecodeLastRuneInString(s[:i])
+		after, _ := utf8.DecodeRuneInString(s[i+len(phrase):])
+		first, _ := utf8.DecodeRuneInString(phrase)
+		last, _ := utf8.DecodeLastRuneInString(phrase)
+		if (i == 0 || !wordRune(before) || !wordRune(first)) &&
+			(i+len(phrase) == len(s) || !wordRune(after) || !wordRune(last)) {
+			return true
+		}
+		off = i + 1
+	}
+}
+
+// wordRune reports whether r belongs to a word that needs a boundary: a
+// letter or digit outside the Han script.
+func wordRune(r rune) bool {
+	return (unicode.IsLetter(r) || unicode.IsDigit(r)) && !unicode.Is(unicode.Han, r)
+}
+
 func hasMissing(a, b map[string]bool, fuzzy bool) bool {
 	for w := range a {
 		if b[w] {
@@ -547,7 +600,7 @@ func extractFacts(text string, cs *contrastSet) *facts {
 
 // factsOf reads the facts of text, tokenized as toks.
 func factsOf(text string, toks []token, cs *contrastSet) *facts {
-	f := &facts{units: map[string]bool{}, terms: map[string]bool{}, quotes: quotedSpans(text)}
+	f := &facts{units: map[string]bool{}, terms: map[string]bool{}, quotes: quotedSpans(text), norm: Normalize(text)}
 	used := make([]bool, len(toks)) // consumed by a number or a unit
 	extractNumbers(toks, used, f)
 	for i, q := range f.nums {

@@ -213,6 +213,11 @@ func TestGuardKinds(t *testing.T) {
 		{"大象比老鼠重吗？", "老鼠比大象重吗？", GuardOrder},
 		{"What is the past tense of 'go'?", "What is the past tense of 'do'?", GuardTerm},
 		{"What is the capital of Australia?", "What is the capital of Austria?", GuardTerm},
+		{"past tense of swim?", "What is the past tense of 'run'?", GuardTerm},                  // quoted on one side only
+		{"What is the past tense of 'swim'?", "past tense of swim", ""},                         // quoted, and there
+		{"volume of a sphere r = 2 cm", "volume of a sphere with diameter 2 cm", GuardContrast}, // r is the radius
+		{"Which is smaller, 2/3 or 3/5?", "compare 2/3 and 3/5", GuardContrast},                 // a direction on one side
+		{"Is 2/3 bigger than 3/5?", "Which is greater, 2/3 or 3/5?", ""},
 		{"What is the mitochondria's function?", "function of mitochondrion", ""},
 		{"", "", ""},
 	} {

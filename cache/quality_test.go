@@ -236,3 +236,59 @@ func TestQualityCurve(t *testing.T) {
 		}
 	}
 }
+
+// TestQualityClosure: pairs.jsonl states a few hard negatives per topic
+// ("radius 3 cm" against "diameter 3 cm"), but every phrasing of a topic
+// is a hard negative of every phrasing of the other. Traffic asks them
+// all, so the tier must refuse each of these cross pairs, both ways; a
+// single hit would serve a student another question's answer.
+func TestQualityClosure(t *testing.T) {
+	pairs := loadPairs(t)
+	// Topics: the paraphrase groups, joined by union-find.
+	parent := map[string]string{}
+	var find func(string) string
+	find = func(x string) string {
+		if p, ok := parent[x]; ok && p != x {
+			r := find(p)
+			parent[x] = r
+			return r
+		}
+		parent[x] = x
+		return x
+	}
+	for _, p := range pairs {
+		a, b := find(p.A), find(p.B)
+		if p.Same && a != b {
+			parent[a] = b
+		}
+	}
+	members := map[string][]string{}
+	for q := range parent {
+		r := find(q)
+		members[r] = append(members[r], q)
+	}
+	var cross []labelledPair
+	seen := map[[2]string]bool{}
+	for _, p := range pairs {
+		if p.Same {
+			continue
+		}
+		ga, gb := find(p.A), find(p.B)
+		if ga == gb || seen[[2]string{ga, gb}] {
+			continue
+		}
+		seen[[2]string{ga, gb}], seen[[2]string{gb, ga}] = true, true
+		for _, a := range members[ga] {
+			for _, b := range members[gb] {
+				cross = append(cross,
+					labelledPair{Lang: p.Lang, A: a, B: b, Kind: p.Kind},
+					labelledPair{Lang: p.Lang, A: b, B: a, Kind: p.Kind})
+			}
+		}
+	}
+	r := evaluate(t, cross)
+	r.logSummary(t, "every phrasing against every phrasing of its hard negatives")
+	for _, ex := range r.falseExamples {
+		t.Errorf("false hit: %s", ex)
+	}
+}
