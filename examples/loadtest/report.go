@@ -80,7 +80,14 @@ func summarize(st runStats) summary {
 	return sm
 }
 
-func sec(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) }
+// sec formats a latency: seconds, or milliseconds below 10 ms (a cache
+// hit), which three decimals of a second would show as 0.
+func sec(d time.Duration) string {
+	if d < 10*time.Millisecond {
+		return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1e3)
+	}
+	return fmt.Sprintf("%.3f s", d.Seconds())
+}
 
 func change(before, after float64) string {
 	if before == 0 {
