@@ -1,25 +1,42 @@
 package moderation
 
+import "slices"
+
 // automaton is an Aho-Corasick automaton over the bytes of normalized
-// text, compiled to a dense DFA: one table lookup per byte, whatever the
-// number of terms. Bytes that occur in no term share one class, so a row
-// has as many entries as the terms have distinct bytes (plus one).
+// text, compiled to a DFA: one table lookup per byte, whatever the number
+// of terms.
 //
-// State ids are premultiplied by the row width, and the states that end
-// at least one term are numbered last, so the scan loop is
+// The text is UTF-8, so a state other than the root stands either for a
+// prefix that ends between two characters (it reads ASCII and leading
+// bytes next) or for one that ends inside a character (it reads
+// continuation bytes next); only the root, the empty prefix, reads both.
+// Bytes are numbered in classes, those that occur in no term sharing the
+// first class of their kind: first the classes of ASCII and leading bytes
+// (width of them), then those of continuation bytes. A state between
+// characters has a row of the first classes; a state inside a character a
+// row of the second, and its value is where that row begins less width,
+// so that it too is read as trans[s+cls[b]]. With Latin and Chinese terms
+// a row is then about 35 or 65 entries long, not 100 as one width for
+// all would make it, and the table half as big.
+//
+// States are thus offsets in trans, and the states that end at least one
+// term come last (all between characters, so with rows of one width):
+// the scan loop is
 //
 //	s = trans[s+cls[b]]
 //	if s >= outMin { report }
 type automaton struct {
-	cls    [256]uint8
-	stride uint32
-	trans  []uint32
+	cls    [256]uint32 // class of each byte
+	width  uint32      // classes of ASCII and leading bytes: a row between characters
+	trans  []uint32    // rows, then padding so that no class reads past the end
 	outMin uint32
 	// outStart[i]..outStart[i+1] index the terms ending in output state
-	// outMin/stride + i, longest first.
+	// outMin + i*width, longest first.
 	outStart []int32
 	outs     []int32
-	depth    []int32 // per state (id/stride): length of the prefix it stands for
+	rows     []uint32 // the states between characters and the root, ascending
+	depth    []int32  // per state of rows: the length of the prefix it stands for
+	maxDepth int      // the longest term
 }
 
 type trieNode struct {
@@ -44,9 +61,14 @@ func (t *trieNode) child(b byte) int32 {
 	return -1
 }
 
-// buildAutomaton compiles the terms (non-empty, distinct).
+// isCont reports whether b is a UTF-8 continuation byte.
+func isCont(b byte) bool { return b&0xc0 == 0x80 }
+
+// buildAutomaton compiles the terms (non-empty, distinct, valid UTF-8).
 func buildAutomaton(terms []string) *automaton {
+	a := &automaton{}
 	nodes := []trieNode{{fail: 0, term: -1, dict: -1}}
+	inside := []bool{false} // per node: the prefix ends inside a character
 	var used [256]bool
 	for id, t := range terms {
 		cur := int32(0)
@@ -57,22 +79,31 @@ func buildAutomaton(terms []string) *automaton {
 			if nx < 0 {
 				nx = int32(len(nodes))
 				nodes = append(nodes, trieNode{term: -1, dict: -1, depth: nodes[cur].depth + 1})
+				inside = append(inside, i+1 < len(t) && isCont(t[i+1]))
 				nodes[cur].next = append(nodes[cur].next, trieEdge{b, nx})
 			}
 			cur = nx
 		}
 		nodes[cur].term = int32(id)
+		a.maxDepth = max(a.maxDepth, len(t))
 	}
 
-	a := &automaton{}
-	nc := 1
+	between, within := 1, 1 // the first class of each kind: bytes in no term
 	for b := 0; b < 256; b++ {
-		if used[b] {
-			a.cls[b] = uint8(nc)
-			nc++
+		switch {
+		case !used[b]:
+		case isCont(byte(b)):
+			a.cls[b] = uint32(within)
+			within++
+		default:
+			a.cls[b] = uint32(between)
+			between++
 		}
 	}
-	a.stride = uint32(nc)
+	a.width = uint32(between)
+	for b := 0x80; b < 0xc0; b++ {
+		a.cls[b] += uint32(between) // after the other classes
+	}
 
 	// Breadth-first: fail and dictionary links.
 	order := make([]int32, 0, len(nodes))
@@ -107,51 +138,67 @@ func buildAutomaton(terms []string) *automaton {
 		}
 	}
 
-	// Number the states: those without output first, in BFS order (so
-	// the root is 0), then those with output.
-	id := make([]uint32, len(nodes))
-	hasOut := func(u int32) bool { return nodes[u].term >= 0 || nodes[u].dict >= 0 }
+	// Lay out the rows: states without output first, in BFS order (so
+	// the root is 0), then those with output, which end a term and so
+	// lie between characters. Classes of continuation bytes follow
+	// those of the other bytes: the root reads both (after a mismatch
+	// inside a character it is reached there), a state between
+	// characters the first, a state inside one the second, so its value
+	// is the start of its row less a.width.
+	start := make([]uint32, len(nodes)) // where each node's row begins
+	val := make([]uint32, len(nodes))   // the state each node is
 	next := uint32(0)
-	for _, u := range order {
-		if !hasOut(u) {
-			id[u] = next
-			next++
+	var outs []int32 // output states in row order
+	for _, out := range []bool{false, true} {
+		if out {
+			a.outMin = next
+		}
+		for _, u := range order {
+			if (nodes[u].term >= 0 || nodes[u].dict >= 0) != out {
+				continue
+			}
+			start[u], val[u] = next, next
+			switch {
+			case u == 0:
+				next += a.width + uint32(within)
+			case inside[u]:
+				val[u] = next - a.width
+				next += uint32(within)
+			default:
+				next += a.width
+			}
+			if !inside[u] {
+				a.rows = append(a.rows, val[u])
+				a.depth = append(a.depth, nodes[u].depth)
+			}
+			if out {
+				outs = append(outs, u)
+			}
 		}
 	}
-	outFirst := next
-	for _, u := range order {
-		if hasOut(u) {
-			id[u] = next
-			next++
-		}
-	}
-	a.outMin = outFirst * a.stride
-	a.trans = make([]uint32, uint32(len(nodes))*a.stride)
-	a.depth = make([]int32, len(nodes))
-	a.outStart = make([]int32, int(next-outFirst)+1)
+	a.trans = make([]uint32, next+uint32(between+within))
 
 	// Rows in BFS order: a state's row is its fail state's row, with its
-	// own edges on top. The fail state is shallower, so its row is done.
+	// own edges on top. The fail state is shallower, so its row is done;
+	// it reads the same kind of byte, or it is the root.
 	for _, u := range order {
-		row := a.trans[id[u]*a.stride : (id[u]+1)*a.stride]
 		if u != 0 {
-			f := nodes[u].fail
-			copy(row, a.trans[id[f]*a.stride:(id[f]+1)*a.stride])
+			first, n := uint32(0), a.width // the columns u reads
+			if inside[u] {
+				first, n = a.width, uint32(within)
+			}
+			from := val[nodes[u].fail] + first
+			copy(a.trans[start[u]:start[u]+n], a.trans[from:from+n])
 		}
 		for _, e := range nodes[u].next {
-			row[a.cls[e.b]] = id[e.node] * a.stride
+			a.trans[val[u]+uint32(a.cls[e.b])] = val[e.node]
 		}
-		a.depth[id[u]] = nodes[u].depth
 	}
 
-	// Outputs, per output state in id order.
-	byID := make([]int32, len(nodes))
-	for u := range nodes {
-		byID[id[u]] = int32(u)
-	}
-	for s := outFirst; s < next; s++ {
-		u := byID[s]
-		a.outStart[s-outFirst] = int32(len(a.outs))
+	// Outputs, per output state in row order.
+	a.outStart = make([]int32, len(outs)+1)
+	for i, u := range outs {
+		a.outStart[i] = int32(len(a.outs))
 		if nodes[u].term >= 0 {
 			a.outs = append(a.outs, nodes[u].term)
 		}
@@ -159,19 +206,28 @@ func buildAutomaton(terms []string) *automaton {
 			a.outs = append(a.outs, nodes[d].term)
 		}
 	}
-	a.outStart[next-outFirst] = int32(len(a.outs))
+	a.outStart[len(outs)] = int32(len(a.outs))
 	return a
 }
 
 // terms returns the ids of the terms that end in output state s.
 func (a *automaton) terms(s uint32) []int32 {
-	i := (s - a.outMin) / a.stride
+	i := (s - a.outMin) / a.width
 	return a.outs[a.outStart[i]:a.outStart[i+1]]
 }
 
 // stateDepth returns the length of the longest suffix of the text read so
 // far that is a prefix of some term.
-func (a *automaton) stateDepth(s uint32) int { return int(a.depth[s/a.stride]) }
+// s must be read after whole characters, as all of the text so far is;
+// for any other state it returns the length of the longest term, which is
+// at least as long.
+func (a *automaton) stateDepth(s uint32) int {
+	i, found := slices.BinarySearch(a.rows, s)
+	if !found {
+		return a.maxDepth
+	}
+	return int(a.depth[i])
+}
 
 // scan runs the automaton over text from state s and calls hit for every
 // output state reached, with the end offset in text. It returns the final
@@ -189,9 +245,9 @@ func (a *automaton) scan(s uint32, text []byte, hit func(end int, s uint32)) uin
 
 // scanAll runs the automaton over all of text from the root and calls hit
 // for every output state reached, with the end offset in text, in no
-// particular order. It cuts text into four parts scanned in lockstep, each
+// particular order. It cuts text into eight parts scanned in lockstep, each
 // started maxLen bytes early (the state at any offset depends only on the
-// last maxLen bytes), so that four independent chains of table lookups
+// last maxLen bytes), so that eight independent chains of table lookups
 // overlap in the processor instead of one waiting on the other. It returns
 // the final state.
 func (a *automaton) scanAll(text []byte, maxLen int, hit func(end int, s uint32)) uint32 {
@@ -213,7 +269,9 @@ func (a *automaton) scanAll(text []byte, maxLen int, hit func(end int, s uint32)
 	}
 	trans, cls, outMin := a.trans, &a.cls, a.outMin
 	var s [ways]uint32
-	t0, t1, t2, t3, t4, t5, t6, t7 := t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]
+	// Each part is n bytes long: said again, so that reading t0[i] and
+	// the others needs no bounds check.
+	t0, t1, t2, t3, t4, t5, t6, t7 := t[0][:n], t[1][:n], t[2][:n], t[3][:n], t[4][:n], t[5][:n], t[6][:n], t[7][:n]
 	s0, s1, s2, s3, s4, s5, s6, s7 := s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
 	for i := 0; i < n; i++ {
 		s0 = trans[s0+uint32(cls[t0[i]])]
@@ -248,5 +306,5 @@ func (a *automaton) scanAll(text []byte, maxLen int, hit func(end int, s uint32)
 
 // size returns the bytes the automaton holds.
 func (a *automaton) size() int {
-	return len(a.trans)*4 + len(a.depth)*4 + len(a.outs)*4 + len(a.outStart)*4
+	return len(a.trans)*4 + len(a.rows)*4 + len(a.depth)*4 + len(a.outs)*4 + len(a.outStart)*4
 }

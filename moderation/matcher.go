@@ -287,7 +287,7 @@ func (s *scanner) advance(text string, eof bool) {
 	switch {
 	case s.acPos == len(out) || len(s.m.terms) == 0:
 	case s.acPos == 0 && eof:
-		// A whole text at once: four chains in lockstep.
+		// A whole text at once: eight chains in lockstep.
 		s.state = s.m.ac.scanAll(out, s.m.maxLen, s.hitAt)
 	default:
 		s.state = s.m.ac.scan(s.state, out[s.acPos:], s.hitAt)
