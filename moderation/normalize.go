@@ -471,20 +471,12 @@ func (n *normalizer) feed(s string, i int, eof bool) int {
 				}
 				continue
 			}
-			if isHan3(s, i) {
-				// A run of CJK ideographs, which normalize to themselves.
-				if i-len(out) != n.delta {
-					n.spans = append(n.spans, span{n: len(out), o: i})
-					n.delta = i - len(out)
+			if b >= 0xe0 && b <= 0xef {
+				// A run of ideographs and CJK punctuation.
+				if o, j := n.wide(out, s, i); j > i {
+					out, i = o, j
+					continue
 				}
-				j := i + 3
-				for isHan3(s, j) {
-					j += 3
-				}
-				out = append(out, s[i:j]...)
-				i = j
-				n.last = kHan
-				continue
 			}
 			if b < utf8.RuneSelf && asciiKind[b] == kOther {
 				// Punctuation: a hard boundary.
@@ -719,6 +711,62 @@ func alnumBytes(x uint64) uint64 {
 	letter := (y + (0x80-'a')*lowBits) &^ (y + (0x7f-'z')*lowBits)
 	digit := (x7 + (0x80-'0')*lowBits) &^ (x7 + (0x7f-'9')*lowBits)
 	return (letter | digit) &^ x & highBits
+}
+
+// wide appends the run of three-byte characters that begins s[i] and
+// that, with nothing pending, go straight to the output: ideographs and
+// punctuation that normalize to themselves or to one ideograph or
+// punctuation mark ("，" to ","). It returns out and the offset after the
+// run, i when there is none.
+func (n *normalizer) wide(out []byte, s string, i int) ([]byte, int) {
+	last := n.last
+	for i+2 < len(s) {
+		if isHan3(s, i) {
+			// A run of CJK ideographs, which normalize to themselves.
+			if i-len(out) != n.delta {
+				n.spans = append(n.spans, span{n: len(out), o: i})
+				n.delta = i - len(out)
+			}
+			j := i + 3
+			for isHan3(s, j) {
+				j += 3
+			}
+			out = append(out, s[i:j]...)
+			i, last = j, kHan
+			continue
+		}
+		b, c1, c2 := s[i], s[i+1], s[i+2]
+		if b < 0xe0 || b > 0xef || c1&0xc0 != 0x80 || c2&0xc0 != 0x80 || b == 0xe0 && c1 < 0xa0 || b == 0xed && c1 >= 0xa0 {
+			break // not a valid three-byte character
+		}
+		e := n.t.entry[rune(b&0x0f)<<12|rune(c1&0x3f)<<6|rune(c2&0x3f)]
+		if e&replBit == 0 {
+			k := uint8(e)
+			if k != kHan && k != kOther {
+				break
+			}
+			if i-len(out) != n.delta {
+				n.spans = append(n.spans, span{n: len(out), o: i})
+				n.delta = i - len(out)
+			}
+			out = append(out, b, c1, c2)
+			last = k
+		} else {
+			rp := &n.t.repl[e&^replBit]
+			if len(rp.kinds) != 1 || rp.kinds[0] != kHan && rp.kinds[0] != kOther {
+				break
+			}
+			if at := len(out); len(rp.s) != 3 || i-at != n.delta {
+				n.spans = append(n.spans, span{n: at, nl: len(rp.s), o: i, ol: 3})
+				n.delta = i + 3 - at - len(rp.s)
+			}
+			out = append(out, rp.s...)
+			last = rp.kinds[0]
+		}
+		i += 3
+	}
+	n.last = last
+	return out, i
 }
 
 // spaceIsBoundary reports whether a single space before s[j] is surely
