@@ -623,8 +623,9 @@ func lowerWord(dst []byte, s string, i int) ([]byte, int) {
 // plainWords appends ASCII words joined by single spaces that begin s[i],
 // a letter or digit, to dst, lower cased; it reads and writes eight bytes
 // at a time, without a branch per word. It stops before any other byte,
-// and before a space that is not followed by a letter or digit or that
-// follows a word of one letter (which may begin a run of single letters);
+// and before a space that is not followed by a letter or digit, or that
+// follows a word of one letter and is not followed by a longer word (the
+// letters may begin a run of single letters);
 // so it takes at least s[i], and never stops right after a space. It
 // returns dst, the offset it stopped at and where the last word it
 // appended begins (i when it took no space).
@@ -638,17 +639,21 @@ func plainWords(dst []byte, s string, i int, carryA uint64) ([]byte, int, int) {
 		x := load64(s, i)
 		a, l := alnumLetterBytes(x)
 		sp := spaceBytes(x)
-		// Whether s[i+8] is a letter or digit, when another eight bytes
-		// follow (wordLower is 0 or at least '0', and at most 'z').
-		var nextA uint64
+		// Whether s[i+8] and s[i+9] are letters or digits, in the high
+		// bit of the last byte, when another eight bytes follow (wordLower
+		// is 0 or at least '0', and at most 'z').
+		var next8, next9 uint64
 		if i+16 <= len(s) {
-			nextA = uint64(wordLower[s[i+8]]+0x7f) & 0x80 << 56
+			next8 = uint64(wordLower[s[i+8]]+0x7f) & 0x80 << 56
+			next9 = uint64(wordLower[s[i+9]]+0x7f) & 0x80 << 56
 		}
 		first := l &^ (a<<8 | carryA) // letters that begin a word
-		// A space is taken when a letter or digit follows it, and it does
-		// not follow a word of one letter. What precedes it is a letter or
-		// digit then: a space after a space would have stopped the loop.
-		badSpace := sp & (^(a>>8 | nextA) | first<<8 | carrySingle)
+		// A space is taken when a letter or digit follows it and, after
+		// a word of one letter, when two do: a longer word cannot join a
+		// run of single letters ("a cat", not "a b"). What precedes it is
+		// a letter or digit: a space after a space would have stopped the
+		// loop.
+		badSpace := sp & (^(a>>8 | next8) | (first<<8|carrySingle)&^(a>>16|next8>>8|next9))
 		bad := highBits&^(a|sp) | badSpace
 		k := len(dst)
 		binary.LittleEndian.PutUint64(dst[k:k+8], x|l>>2)
