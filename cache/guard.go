@@ -343,7 +343,7 @@ type facts struct {
 	// comparisons: the content of both sides of each comparison.
 	comparisons [][2][]string
 	quotes      map[string]bool // quoted text
-	norm        string          // the question as Normalize folds it
+	text        string          // the question
 }
 
 // quantity is a number and its unit ("" for none).
@@ -517,8 +517,15 @@ func focusMissing(a, b *facts) bool {
 // contains: "the past tense of 'do'" is not "the past tense of go",
 // though both words are too short and common to count as terms.
 func quoteMissing(a, b *facts) bool {
+	norm, folded := "", false
 	for q := range a.quotes {
-		if !b.quotes[q] && !containsPhrase(b.norm, q) {
+		if b.quotes[q] {
+			continue
+		}
+		if !folded { // only now: most questions quote nothing
+			norm, folded = Normalize(b.text), true
+		}
+		if !containsPhrase(norm, q) {
 			return true
 		}
 	}
@@ -528,6 +535,8 @@ func quoteMissing(a, b *facts) bool {
 // containsPhrase reports whether the normalized text s holds phrase as
 // whole words (Chinese characters need no boundary).
 func containsPhrase(s, phrase string) bool {
+	first, _ := utf8.DecodeRuneInString(phrase)
+	last, _ := utf8.DecodeLastRuneInString(phrase)
 	for off := 0; ; {
 		i := strings.Index(s[off:], phrase)
 		if i < 0 {
@@ -536,8 +545,6 @@ func containsPhrase(s, phrase string) bool {
 		i += off
 		before, _ := utf8.DecodeLastRuneInString(s[:i])
 		after, _ := utf8.DecodeRuneInString(s[i+len(phrase):])
-		first, _ := utf8.DecodeRuneInString(phrase)
-		last, _ := utf8.DecodeLastRuneInString(phrase)
 		if (i == 0 || !wordRune(before) || !wordRune(first)) &&
 			(i+len(phrase) == len(s) || !wordRune(after) || !wordRune(last)) {
 			return true
@@ -600,7 +607,7 @@ func extractFacts(text string, cs *contrastSet) *facts {
 
 // factsOf reads the facts of text, tokenized as toks.
 func factsOf(text string, toks []token, cs *contrastSet) *facts {
-	f := &facts{units: map[string]bool{}, terms: map[string]bool{}, quotes: quotedSpans(text), norm: Normalize(text)}
+	f := &facts{units: map[string]bool{}, terms: map[string]bool{}, quotes: quotedSpans(text), text: text}
 	used := make([]bool, len(toks)) // consumed by a number or a unit
 	extractNumbers(toks, used, f)
 	for i, q := range f.nums {
