@@ -36,7 +36,6 @@ type Stream struct {
 	pending []string
 	verdict Verdict
 	hit     *CacheHit
-	flight  *flightReader // when the stream shares a coalesced upstream call
 	answer  *Answer
 	err     error
 	done    bool
@@ -264,7 +263,7 @@ func (s *Stream) finish() {
 	s.release()
 	s.done = true
 	s.answer = s.buildAnswer()
-	if s.hit == nil && s.flight == nil {
+	if _, own := s.src.(*upstreamSource); own { // the stream made the call: it records and stores it
 		s.c.tel.upstream(s.ctx, s.t.req.Model, s.t.t.Upstream, s.answer.Usage, nil)
 		end(s.up, nil)
 		s.c.store(s.ctx, s.t, s.answer)
@@ -286,8 +285,8 @@ func (s *Stream) buildAnswer() *Answer {
 	if s.hit != nil {
 		return s.c.hitAnswer(s.t, *s.hit)
 	}
-	if s.flight != nil {
-		return s.flight.answer(s.t)
+	if r, ok := s.src.(*flightReader); ok {
+		return r.answer(s.t)
 	}
 	up := s.src.(*upstreamSource)
 	s.t.t.Upstream = up.end.Sub(up.start)
@@ -309,10 +308,10 @@ func (s *Stream) fail(err error) {
 	s.pending = nil
 	s.src.close()
 	s.release()
-	if s.hit == nil && s.flight == nil {
+	if up, own := s.src.(*upstreamSource); own {
 		var ue *UpstreamError
 		if errors.As(err, &ue) {
-			s.c.tel.upstream(s.ctx, s.t.req.Model, time.Since(s.src.(*upstreamSource).start), Usage{}, err)
+			s.c.tel.upstream(s.ctx, s.t.req.Model, time.Since(up.start), Usage{}, err)
 		}
 		end(s.up, err)
 	}

@@ -135,7 +135,7 @@ func (c *Companion) joinStream(ctx context.Context, t *turn) (*Stream, error) {
 		}
 		return nil, f.openErr
 	}
-	return &Stream{c: c, ctx: ctx, t: t, src: r, flight: r, release: func() {}}, nil
+	return &Stream{c: c, ctx: ctx, t: t, src: r, release: func() {}}, nil
 }
 
 // pump runs the flight's upstream stream to its end: an inner Stream,
