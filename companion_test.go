@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/companion-go/companion/companiontest"
+	"github.com/companion-go/companion/internal/leak"
 	openai "github.com/sashabaranov/go-openai"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leak.VerifyTestMain(m)
 }
 
 const testModel = "gpt-4.1-mini"

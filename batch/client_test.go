@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/companion-go/companion/companiontest"
+	"github.com/companion-go/companion/internal/leak"
 	openai "github.com/sashabaranov/go-openai"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leak.VerifyTestMain(m) }
 
 // fast is a batch lifecycle of a few tens of milliseconds.
 var fast = companiontest.BatchTiming{Validating: 5 * time.Millisecond, InProgress: 20 * time.Millisecond, Finalizing: 5 * time.Millisecond}

@@ -365,7 +365,7 @@ func (s *Server) handleCreateBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	now := time.Now()
+	now := s.cfg.clock()
 	b := &batch{
 		obj: batchObject{
 			ID:               s.genID("batch_", 24),
@@ -477,7 +477,7 @@ func (s *Server) handleGetBatch(w http.ResponseWriter, r *http.Request) {
 		noSuchBatch(w, id)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.readBatch(b, time.Now()))
+	writeJSON(w, http.StatusOK, s.readBatch(b, s.cfg.clock()))
 }
 
 func (s *Server) handleListBatches(w http.ResponseWriter, r *http.Request) {
@@ -512,7 +512,7 @@ func (s *Server) handleListBatches(w http.ResponseWriter, r *http.Request) {
 	if len(all) > limit {
 		all, out.HasMore = all[:limit], true
 	}
-	now := time.Now()
+	now := s.cfg.clock()
 	for _, b := range all {
 		out.Data = append(out.Data, s.readBatch(b, now))
 	}
@@ -529,7 +529,7 @@ func (s *Server) handleCancelBatch(w http.ResponseWriter, r *http.Request) {
 		noSuchBatch(w, id)
 		return
 	}
-	obj, err := s.cancelBatch(b, time.Now())
+	obj, err := s.cancelBatch(b, s.cfg.clock())
 	if err != nil {
 		errInvalidRequest(w, "", err.Error())
 		return

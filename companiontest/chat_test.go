@@ -13,13 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/companion-go/companion/internal/leak"
 
 	"github.com/companion-go/companion/prompt"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leak.VerifyTestMain(m)
 }
 
 // chatServer starts a server closed at the end of the test.
@@ -603,7 +603,7 @@ func TestLatencyStream(t *testing.T) {
 func TestClientCancel(t *testing.T) {
 	t.Run("before first token", func(t *testing.T) {
 		s := chatServer(t, WithLatency(Latency{FirstToken: time.Minute}))
-		ignore := goleak.IgnoreCurrent()
+		ignore := leak.Take()
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		b, _ := json.Marshal(chatBody("hi", nil))
@@ -612,11 +612,11 @@ func TestClientCancel(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err %v, want a deadline", err)
 		}
-		goleak.VerifyNone(t, ignore)
+		leak.Check(t, ignore)
 	})
 	t.Run("mid stream", func(t *testing.T) {
 		s := chatServer(t, WithLatency(Latency{PerOutputToken: time.Minute / 100}))
-		ignore := goleak.IgnoreCurrent()
+		ignore := leak.Take()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		b, _ := json.Marshal(chatBody("hi", map[string]any{"stream": true}))
@@ -631,7 +631,7 @@ func TestClientCancel(t *testing.T) {
 		}
 		cancel()
 		res.Body.Close()
-		goleak.VerifyNone(t, ignore)
+		leak.Check(t, ignore)
 	})
 }
 

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // The Files API, kept in memory:
@@ -158,7 +157,7 @@ func (s *Server) handleUploadFile(w http.ResponseWriter, r *http.Request) {
 	if filename == "" {
 		filename = "file"
 	}
-	now := time.Now().Unix()
+	now := s.cfg.clock().Unix()
 	var expiresAt int64
 	if anchor != "" || haveSeconds {
 		secs, err := strconv.ParseInt(seconds, 10, 64)

@@ -49,8 +49,23 @@ func multipartBody(t *testing.T, fields map[string]string, filename string, cont
 // do sends a request and returns the status and body.
 func do(t *testing.T, s *Server, method, path, contentType string, body []byte) (int, []byte) {
 	t.Helper()
-	x := call(t, s, method, path, contentType, body)
-	return x.resp.StatusCode, x.body
+	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, b
 }
 
 // decode unmarshals JSON or fails the test.

@@ -18,6 +18,7 @@ type config struct {
 	batch   BatchTiming
 
 	batchBehavior BatchBehavior
+	clock         func() time.Time
 }
 
 // defaultConfig holds every default in one place: no latency, no faults,
@@ -27,6 +28,7 @@ func defaultConfig() config {
 	return config{
 		seed:  1,
 		batch: DefaultBatchTiming(),
+		clock: time.Now,
 	}
 }
 
@@ -88,6 +90,19 @@ func WithSeed(seed uint64) Option {
 // is accepted.
 func WithAPIKey(key string) Option {
 	return optionFunc(func(c *config) { c.apiKey = key })
+}
+
+// WithClock sets the clock of the batch lifecycle and of file and batch
+// timestamps, so a test can move batches through their phases without
+// waiting: a clock that jumps an hour ahead makes a batch with hour-long
+// phases in_progress. Chat latency still waits in real time. Default
+// time.Now; nil keeps the default.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) {
+		if now != nil {
+			c.clock = now
+		}
+	})
 }
 
 // WithBatchTiming sets how long each phase of a batch's lifecycle lasts.

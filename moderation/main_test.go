@@ -3,9 +3,9 @@ package moderation
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/companion-go/companion/internal/leak"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leak.VerifyTestMain(m)
 }

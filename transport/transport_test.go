@@ -10,19 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/companion-go/companion/internal/leak"
 
 	"github.com/companion-go/companion/companiontest"
 	"github.com/companion-go/companion/transport"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// Toxiproxy's latency toxics can stay blocked on a channel send
-		// after their proxy stops: Toxiproxy's leak, not ours.
-		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/toxics.(*LatencyToxic).Pipe"),
-		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).Start.func1"),
-	)
+	leak.VerifyTestMain(m)
 }
 
 const chatBody = `{"model":"gpt-4.1-mini","messages":[{"role":"user","content":"What is 2+2?"}]}`
@@ -330,6 +325,7 @@ func TestHTTP3FallsBackToHTTP2(t *testing.T) {
 }
 
 func TestCancelNoLeak(t *testing.T) {
+	before := leak.Take()
 	r := newRig(t, 0, false, companiontest.WithLatency(companiontest.Latency{RTT: 2 * time.Second}))
 	tr := newT(t, transport.WithTLSConfig(r.TLS), transport.WithHedging(10*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -340,7 +336,7 @@ func TestCancelNoLeak(t *testing.T) {
 	}
 	_ = tr.Close()
 	r.srv.Close()
-	goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	leak.Check(t, before)
 }
 
 func TestOptionsValidated(t *testing.T) {

@@ -7,14 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/companion-go/companion/internal/leak"
 )
 
 // TestQuick runs the whole pipeline, both scenarios, tiny and fast, and
 // checks the table's invariants: no errors, no wrong answers, Companion
 // faster and cheaper than the baseline.
 func TestQuick(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer leak.Check(t, leak.Take())
 	var out, errOut bytes.Buffer
 	svg := filepath.Join(t.TempDir(), "chart.svg")
 	if err := run(context.Background(), []string{"-quick", "-chart", svg}, &out, &errOut); err != nil {

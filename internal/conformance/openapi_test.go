@@ -1,4 +1,4 @@
-package companiontest
+package conformance
 
 import (
 	"bufio"
@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/companion-go/companion/companiontest"
 
 	yaml "github.com/pb33f/go-yaml"
 	"github.com/pb33f/libopenapi"
@@ -239,7 +241,7 @@ type exchange struct {
 }
 
 // call sends a request to s and reads the response.
-func call(t testing.TB, s *Server, method, path, contentType string, body []byte) exchange {
+func call(t testing.TB, s *companiontest.Server, method, path, contentType string, body []byte) exchange {
 	t.Helper()
 	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(body))
 	if err != nil {
@@ -364,7 +366,7 @@ func TestOpenAPIHarness(t *testing.T) {
 			t.Errorf("%s accepted a broken object: %s", name, body)
 		}
 	}
-	s := NewServer()
+	s := companiontest.NewServer()
 	defer s.Close()
 	x := call(t, s, http.MethodGet, "/files", "", nil)
 	x.body = []byte(`{"object":"list","data":[{"id":"f"}],"has_more":false}`)
@@ -379,7 +381,7 @@ func TestOpenAPIHarness(t *testing.T) {
 }
 
 func TestOpenAPIChat(t *testing.T) {
-	s := NewServer()
+	s := companiontest.NewServer()
 	defer s.Close()
 	for name, body := range map[string][]byte{
 		"plain":            specChat("", "What is Newton's second law?"),
@@ -394,7 +396,7 @@ func TestOpenAPIChat(t *testing.T) {
 }
 
 func TestOpenAPIChatStream(t *testing.T) {
-	s := NewServer()
+	s := companiontest.NewServer()
 	defer s.Close()
 	for name, body := range map[string][]byte{
 		"with usage":    specChat(`,"stream":true,"stream_options":{"include_usage":true}`, "What is 20% of 50?"),
@@ -431,7 +433,7 @@ func TestOpenAPIChatStream(t *testing.T) {
 }
 
 func TestOpenAPIEmbeddingsModerationsModels(t *testing.T) {
-	s := NewServer()
+	s := companiontest.NewServer()
 	defer s.Close()
 	for name, body := range map[string]string{
 		"one input":    `{"model":"text-embedding-3-small","input":"gravity"}`,
@@ -474,17 +476,17 @@ func TestOpenAPIEmbeddingsModerationsModels(t *testing.T) {
 }
 
 func TestOpenAPIFiles(t *testing.T) {
-	s := NewServer()
+	s := companiontest.NewServer()
 	defer s.Close()
 	var ids []string
 	for _, p := range []string{"batch", "fine-tune", "assistants", "user_data", "vision"} {
 		name := "a.jsonl"
-		ct, body := multipartBody(t, map[string]string{"purpose": p}, name, []byte(`{"a":1}`))
+		ct, body := upload(t, map[string]string{"purpose": p}, name, []byte(`{"a":1}`))
 		x := call(t, s, http.MethodPost, "/files", ct, body)
 		wantHTTP(t, "upload "+p, x)
 		ids = append(ids, decode[fileObject](t, x.body).ID)
 	}
-	ct, body := multipartBody(t, map[string]string{
+	ct, body := upload(t, map[string]string{
 		"purpose": "user_data", "expires_after[anchor]": "created_at", "expires_after[seconds]": "3600",
 	}, "b.txt", []byte("x"))
 	wantHTTP(t, "upload with expiry", call(t, s, http.MethodPost, "/files", ct, body))
@@ -500,37 +502,44 @@ func TestOpenAPIFiles(t *testing.T) {
 }
 
 func TestOpenAPIBatches(t *testing.T) {
-	s := NewServer(slowBatches)
+	clock := &testClock{now: time.Unix(1_700_000_000, 0)}
+	s := companiontest.NewServer(companiontest.WithClock(clock.Now),
+		companiontest.WithBatchTiming(companiontest.BatchTiming{Validating: time.Hour, InProgress: time.Hour, Finalizing: time.Hour}))
 	defer s.Close()
 	h := time.Hour
-	// Each batch is moved to a status by reading it at a chosen time; the
-	// HTTP reads that follow (at the real time, earlier) see that status.
+	// Each batch is created at the clock's base time and read after the
+	// clock has moved on: with hour-long phases, 1.5 h later it is in
+	// progress, 3 h later complete.
 	states := []struct {
 		status string
 		lines  []string
-		meta   map[string]any
-		move   func(b *batch)
+		meta   map[string]string
+		cancel time.Duration // when to cancel it, if at all
+		read   time.Duration
 	}{
-		{batchValidating, chatLines(2), map[string]any{"k": "v"}, func(b *batch) {}},
-		{batchInProgress, chatLines(4), nil, func(b *batch) { s.readBatch(b, b.created.Add(h+h/2)) }},
-		{batchFinalizing, chatLines(2), nil, func(b *batch) { s.readBatch(b, b.created.Add(2*h+h/2)) }},
-		{batchCompleted, chatLines(2), nil, func(b *batch) { s.readBatch(b, b.created.Add(3*h)) }},
-		{batchCompleted, chatLines(3), map[string]any{MetadataErrorEvery: "2"}, func(b *batch) { s.readBatch(b, b.created.Add(3*h)) }},
-		{batchFailed, []string{"nope", `{"custom_id":"a"}`}, nil, func(b *batch) { s.readBatch(b, b.created.Add(h)) }},
-		{batchExpired, chatLines(3), map[string]any{MetadataOutcome: "expired"}, func(b *batch) { s.readBatch(b, b.created.Add(2*h)) }},
-		{batchCancelling, chatLines(4), nil, func(b *batch) { s.cancelBatch(b, b.created.Add(h+h/2)) }},
-		{batchCancelled, chatLines(4), nil, func(b *batch) {
-			s.cancelBatch(b, b.created.Add(h+h/2))
-			s.readBatch(b, b.created.Add(3*h))
-		}},
+		{"validating", chatLines(2), map[string]string{"k": "v"}, 0, 0},
+		{"in_progress", chatLines(4), nil, 0, h + h/2},
+		{"finalizing", chatLines(2), nil, 0, 2*h + h/2},
+		{"completed", chatLines(2), nil, 0, 3 * h},
+		{"completed", chatLines(3), map[string]string{companiontest.MetadataErrorEvery: "2"}, 0, 3 * h},
+		{"failed", []string{"nope", `{"custom_id":"a"}`}, nil, 0, h},
+		{"expired", chatLines(3), map[string]string{companiontest.MetadataOutcome: "expired"}, 0, 2 * h},
+		{"cancelling", chatLines(4), nil, h + h/2, h + h/2},
+		{"cancelled", chatLines(4), nil, h + h/2, 3 * h},
 	}
-	c := newClient(s)
 	var outputs, errorFiles []string
 	for _, st := range states {
-		created := createBatch(t, c, st.lines, st.meta)
-		b, _ := s.batch(created.ID)
-		st.move(b)
-		x := call(t, s, http.MethodGet, "/batches/"+created.ID, "", nil)
+		base := clock.Set(clock.Now().Add(24 * h))
+		meta, _ := json.Marshal(st.meta)
+		x := call(t, s, http.MethodPost, "/batches", "application/json", []byte(`{"input_file_id":"`+uploadBatchInput(t, s, st.lines)+
+			`","endpoint":"/v1/chat/completions","completion_window":"24h","metadata":`+string(meta)+`}`))
+		id := decode[batchObject](t, x.body).ID
+		if st.cancel > 0 {
+			clock.Set(base.Add(st.cancel))
+			call(t, s, http.MethodPost, "/batches/"+id+"/cancel", "", nil)
+		}
+		clock.Set(base.Add(st.read))
+		x = call(t, s, http.MethodGet, "/batches/"+id, "", nil)
 		wantHTTP(t, "batch "+st.status, x)
 		got := decode[batchObject](t, x.body)
 		if got.Status != st.status {
@@ -544,7 +553,7 @@ func TestOpenAPIBatches(t *testing.T) {
 		}
 	}
 	// Create and cancel, through the API.
-	input := uploadBatchInput(t, c, chatLines(1))
+	input := uploadBatchInput(t, s, chatLines(1))
 	x := call(t, s, http.MethodPost, "/batches", "application/json", []byte(`{"input_file_id":"`+input+
 		`","endpoint":"/v1/chat/completions","completion_window":"24h","metadata":{"a":"b"},"output_expires_after":{"anchor":"created_at","seconds":3600}}`))
 	wantHTTP(t, "batch create", x)
@@ -581,26 +590,30 @@ func TestOpenAPIBatches(t *testing.T) {
 	// Embeddings and moderations batches.
 	for endpoint, schema := range map[string]string{"/v1/embeddings": "CreateEmbeddingResponse", "/v1/moderations": "CreateModerationResponse"} {
 		line := fmt.Sprintf(`{"custom_id":"a","method":"POST","url":%q,"body":{"model":"text-embedding-3-small","input":"x"}}`, endpoint)
-		in := uploadBatchInput(t, c, []string{line})
-		x := call(t, s, http.MethodPost, "/batches", "application/json", []byte(`{"input_file_id":"`+in+
+		base := clock.Set(clock.Now().Add(24 * h))
+		x := call(t, s, http.MethodPost, "/batches", "application/json", []byte(`{"input_file_id":"`+uploadBatchInput(t, s, []string{line})+
 			`","endpoint":"`+endpoint+`","completion_window":"24h"}`))
-		b, _ := s.batch(decode[batchObject](t, x.body).ID)
-		o := s.readBatch(b, b.created.Add(3*h))
-		if o.Status != batchCompleted || o.OutputFileID == "" {
+		clock.Set(base.Add(3 * h))
+		x = call(t, s, http.MethodGet, "/batches/"+decode[batchObject](t, x.body).ID, "", nil)
+		wantHTTP(t, endpoint+" batch", x)
+		o := decode[batchObject](t, x.body)
+		if o.Status != "completed" || o.OutputFileID == "" {
 			t.Fatalf("%s batch %+v", endpoint, o)
 		}
-		wantHTTP(t, endpoint+" batch", call(t, s, http.MethodGet, "/batches/"+o.ID, "", nil))
 		check(o.OutputFileID, schema)
 	}
 }
 
 func TestOpenAPIErrors(t *testing.T) {
-	s := NewServer(fastBatches)
+	clock := &testClock{now: time.Unix(1_700_000_000, 0)}
+	s := companiontest.NewServer(companiontest.WithClock(clock.Now))
 	defer s.Close()
-	c := newClient(s)
-	in := uploadBatchInput(t, c, chatLines(1))
-	done, _ := waitBatch(t, c, createBatch(t, c, chatLines(1), nil).ID)
-	badUpload, badUploadBody := multipartBody(t, map[string]string{"purpose": "nope"}, "a.jsonl", nil)
+	in := uploadBatchInput(t, s, chatLines(1))
+	x := call(t, s, http.MethodPost, "/batches", "application/json",
+		[]byte(`{"input_file_id":"`+in+`","endpoint":"/v1/chat/completions","completion_window":"24h"}`))
+	clock.Set(clock.Now().Add(time.Hour))
+	done := decode[batchObject](t, call(t, s, http.MethodGet, "/batches/"+decode[batchObject](t, x.body).ID, "", nil).body)
+	badUpload, badUploadBody := upload(t, map[string]string{"purpose": "nope"}, "a.jsonl", nil)
 	for _, tt := range []struct {
 		what, method, path, contentType string
 		body                            []byte
@@ -631,14 +644,14 @@ func TestOpenAPIErrors(t *testing.T) {
 	}
 
 	// Authentication and injected faults.
-	keyed := NewServer(WithAPIKey("sk-right"))
+	keyed := companiontest.NewServer(companiontest.WithAPIKey("sk-right"))
 	defer keyed.Close()
 	wantError(t, "no API key", call(t, keyed, http.MethodGet, "/models", "", nil))
-	for _, k := range []FaultKind{FaultRateLimit, FaultServerError, FaultBadGateway, FaultUnavailable, FaultGatewayTimeout} {
-		s.SetFaults(Fault{Kind: k, Count: 1})
+	for _, k := range []companiontest.FaultKind{companiontest.FaultRateLimit, companiontest.FaultServerError, companiontest.FaultBadGateway, companiontest.FaultUnavailable, companiontest.FaultGatewayTimeout} {
+		s.SetFaults(companiontest.Fault{Kind: k, Count: 1})
 		x := call(t, s, http.MethodPost, "/chat/completions", "application/json", specChat("", "hi"))
 		wantError(t, fmt.Sprintf("fault %d", k), x)
-		if k == FaultRateLimit { // declared by the document for chat completions
+		if k == companiontest.FaultRateLimit { // declared by the document for chat completions
 			if errs := checkHTTP(t, x); len(errs) > 0 {
 				t.Errorf("429 does not conform:%s\nheaders %v body %s", describe(errs), x.resp.Header, x.body)
 			}

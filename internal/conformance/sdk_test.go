@@ -1,4 +1,4 @@
-package companiontest
+package conformance
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/companion-go/companion/companiontest"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -17,7 +19,7 @@ import (
 // The official SDK, github.com/openai/openai-go, against the fake server:
 // it must parse every response and see the same content and usage.
 
-func sdkClient(s *Server, opts ...option.RequestOption) openai.Client {
+func sdkClient(s *companiontest.Server, opts ...option.RequestOption) openai.Client {
 	return openai.NewClient(append([]option.RequestOption{
 		option.WithBaseURL(s.URL + "/"),
 		option.WithAPIKey("test"),
@@ -44,7 +46,7 @@ func TestSDKChatCompletion(t *testing.T) {
 		t.Fatalf("%d choices", len(res.Choices))
 	}
 	got := res.Choices[0].Message.Content
-	if got != Answer(q) || !strings.Contains(got, "x = 2") {
+	if got != companiontest.Answer(q) || !strings.Contains(got, "x = 2") {
 		t.Errorf("content %q", got)
 	}
 	if res.Choices[0].FinishReason != "stop" || !strings.HasPrefix(res.ID, "chatcmpl-") || res.Object != "chat.completion" {
@@ -90,7 +92,7 @@ func TestSDKChatStream(t *testing.T) {
 	if chunks < 20 || !finished {
 		t.Errorf("%d chunks, content finished %v", chunks, finished)
 	}
-	want := Answer(q)
+	want := companiontest.Answer(q)
 	if len(acc.Choices) != 1 || acc.Choices[0].Message.Content != want || acc.Choices[0].FinishReason != "stop" {
 		t.Fatalf("accumulated %+v", acc.Choices)
 	}
@@ -128,7 +130,7 @@ func TestSDKMaxTokensAndErrors(t *testing.T) {
 	}
 
 	// A rate limit is retried after Retry-After when retries are on.
-	s.SetFaults(Fault{Kind: FaultRateLimit, RetryAfter: 10 * time.Millisecond, Count: 1})
+	s.SetFaults(companiontest.Fault{Kind: companiontest.FaultRateLimit, RetryAfter: 10 * time.Millisecond, Count: 1})
 	retrying := sdkClient(s, option.WithMaxRetries(2))
 	s.ResetRequests()
 	if _, err := retrying.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
@@ -167,7 +169,7 @@ func TestSDKEmbeddings(t *testing.T) {
 			return out
 		}
 		for i := range inputs {
-			if v := vec(i); len(v) != 512 || cosine(v, Embed(inputs[i], 512)) < 0.9999 {
+			if v := vec(i); len(v) != 512 || cosine(v, companiontest.Embed(inputs[i], 512)) < 0.9999 {
 				t.Errorf("%s: embedding %d differs from Embed", format, i)
 			}
 		}
