@@ -22,6 +22,7 @@ var fuzzSeeds = []string{
 	"", "a", "s.t.u.p.i.d", "d u m b a s s", "ｓｈｕｔ\u3000ｕｐ", "id\u200biot", "іdіot", "⽩痴", "作_弊_器",
 	"我不 想 活 了", "汉代考古", "想死你了", "\xff\xfe\xc3", "e\u0301\u0301\u0301", "a  b. c-d", "𝐢𝐝𝐢𝐨𝐭", "ﷺ",
 	"k.i.l.l m.y.s.e.l.f", "s . t . u . p . i . d", "a S.T.U.P.I.D", "。，！", "\u0000\t\n",
+	"x + x = 2x", "X - X", "a+b", "p \u22c5 q",
 }
 
 // FuzzNormalize: no panic on any input; the result is valid UTF-8; every

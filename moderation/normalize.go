@@ -37,7 +37,8 @@ import (
 //
 //   - a run of single letters joined by one and the same separator (up
 //     to three characters) is one word: "s.t.u.p.i.d" → "stupid",
-//     "d u m b" → "dumb";
+//     "d u m b" → "dumb"; an arithmetic operator never joins letters
+//     ("x + x", "X - X" stay two words; see [sepKey.joins]);
 //   - up to [maxHanSep] separators between two characters of an unspaced
 //     script are dropped: "白 痴" → "白痴", "作_弊_器" → "作弊器";
 //   - any other run of separators is one space: "knee-jerk" → "knee jerk".
@@ -98,6 +99,39 @@ func (k sepKey) allSpace() bool {
 func isSpaceUnit(s string) bool { return s == " " || s == "\t" || s == "\n" || s == "\r" }
 
 func (k sepKey) is(c byte) bool { return k.n == 1 && k.b[0] == c }
+
+// joins reports whether the run may join single letters into one word.
+// An arithmetic operator between operands never does, so that spaced
+// algebra stays apart ("x + x = 2x" has no word "xx"): '+' and the
+// mathematical operators U+2219 and U+22C5 wherever they stand, and '-',
+// '*', '/' or '\' set with white space on both sides ("X - X", "a * b"),
+// which is how an operator is typed, where a letter spelled out with
+// joiners keeps them tight ("i-d-i-o-t") or spaces them all alike
+// ("s . t . u . p"). Digits never join: they are not single letters.
+func (k sepKey) joins() bool {
+	if k.n > len(k.b) {
+		return false
+	}
+	b := k.b[:k.n]
+	for i, c := range b {
+		switch {
+		case c == '+':
+			return false
+		case c == 0xe2 && i+2 < len(b) && (b[i+1] == 0x88 && b[i+2] == 0x99 || b[i+1] == 0x8b && b[i+2] == 0x85):
+			return false // U+2219, U+22C5
+		}
+	}
+	if len(b) < 3 || !isSpaceByte(b[0]) || !isSpaceByte(b[len(b)-1]) {
+		return true
+	}
+	for _, c := range b[1 : len(b)-1] {
+		switch c {
+		case '-', '*', '/', '\\':
+			return false
+		}
+	}
+	return true
+}
 
 var (
 	asciiKind  [utf8.RuneSelf]uint8
@@ -815,7 +849,7 @@ func (n *normalizer) sepRunIsSpace(s string, i, j int) bool {
 			}
 			var key sepKey
 			key.add(s[i:j])
-			return !(n.run && n.runSep == key || !n.run && n.wordLen == 1 && n.wordLetter)
+			return !key.joins() || !(n.run && n.runSep == key || !n.run && n.wordLen == 1 && n.wordLetter)
 		}
 		return true
 	}
@@ -896,7 +930,7 @@ func (n *normalizer) unit(k uint8, ub string, o, ol int) {
 			return
 		}
 		if n.sepN > 0 {
-			if k == kWord && n.sepN <= maxRunSep && n.sepKey.n <= len(n.sepKey.b) && n.last == kWord &&
+			if k == kWord && n.sepN <= maxRunSep && n.sepKey.joins() && n.last == kWord &&
 				(n.run && n.runSep == n.sepKey || !n.run && n.wordLen == 1 && n.wordLetter) {
 				// Maybe the next of a run of single letters: wait and see.
 				n.pl = true

@@ -41,6 +41,16 @@ func TestNormalize(t *testing.T) {
 		{"𝐢𝐝𝐢𝐨𝐭", "idiot"},
 		{"don’t", "don't"},
 		{"1.5 m", "1 5 m"},
+		// Arithmetic operators never join single letters: '+' anywhere,
+		// '-', '*', '/' set with spaces; tight joiners still do.
+		{"x + x = 2x", "x x = 2x"},
+		{"X - X", "x x"},
+		{"a+b+c", "a b c"},
+		{"a * b / c", "a b c"},
+		{"p \u22c5 q", "p q"},
+		{"y - y - y", "y y y"},
+		{"x-x", "xx"},
+		{"3 + 4 = 7", "3 4 = 7"},
 		{"\xff\xfeok", "\ufffd\ufffdok"},
 		{"", ""},
 	} {
