@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/companion-go/companion/cache"
+	"github.com/companion-go/companion/semantic"
 )
 
 // WithExactCache puts an exact answer cache in the cache stage: a
-// [cache.Memory], a [cache.Redis], or a [cache.Tiered] of both. Keys are the
+// [cache.Memory], a [rediscache.Store], or a [cache.Tiered] of both. Keys are the
 // question's namespace (model, system prompt, subject, grade, tenant,
 // locale, and a digest of the history) and its normalized text, so one
 // tenant never reads another's answers and a follow-up is only served an
@@ -29,9 +30,9 @@ func WithExactCache(s cache.Store) Option {
 }
 
 // SemanticCache is the semantic tier the cache stage asks after an exact
-// miss: [*cache.Semantic] in one process, [*cache.Shared] across replicas.
+// miss: [*semantic.Semantic] in one process, [*rediscache.Shared] across replicas.
 type SemanticCache interface {
-	Lookup(ctx context.Context, ns cache.Namespace, question string) (cache.Hit, bool, error)
+	Lookup(ctx context.Context, ns cache.Namespace, question string) (semantic.Hit, bool, error)
 	Add(ctx context.Context, ns cache.Namespace, e cache.Entry, ttl time.Duration) error
 }
 
@@ -113,7 +114,7 @@ func (c *Companion) CacheStats() CacheStats {
 	n := &c.counters
 	var rejections int64
 	if ac, ok := c.cache.(*answerCache); ok {
-		if st, ok := ac.semantic.(interface{ Stats() cache.SemanticStats }); ok {
+		if st, ok := ac.semantic.(interface{ Stats() semantic.SemanticStats }); ok {
 			for _, r := range st.Stats().Rejections {
 				rejections += int64(r)
 			}

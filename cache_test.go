@@ -9,8 +9,6 @@ import (
 
 	"github.com/companion-go/companion/cache"
 	"github.com/companion-go/companion/companiontest"
-	"github.com/companion-go/companion/internal/redistest"
-	"github.com/redis/go-redis/v9"
 )
 
 func newMemory(t testing.TB) *cache.Memory {
@@ -174,47 +172,4 @@ func (l releaseSignal) Acquire(ctx context.Context, n int) (func(), error) {
 		return nil, err
 	}
 	return func() { release(); l.released <- time.Now() }, nil
-}
-
-func TestRedisCacheOutage(t *testing.T) {
-	rs := redistest.Start(t)
-	rc := redis.NewClient(&redis.Options{Addr: rs.Addr, DialTimeout: 200 * time.Millisecond,
-		ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond, MaxRetries: -1})
-	defer rc.Close()
-	store, err := cache.NewRedis(rc, cache.RedisConfig{Backoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := newTest(t, nil, WithExactCache(store))
-	ctx := context.Background()
-	ask := func(text string) *Answer {
-		t.Helper()
-		a, err := c.Ask(ctx, Question{Text: text})
-		if err != nil {
-			t.Fatalf("Ask(%q) failed: %v", text, err)
-		}
-		return a
-	}
-	ask("What is Ohm's law?")
-	if a := ask("What is Ohm's law?"); a.Source != SourceExact {
-		t.Fatalf("Redis hit expected, got %v", a.Source)
-	}
-	rs.Stop()
-	for i := range 20 { // traffic goes on, through the upstream
-		if a := ask("What is Ohm's law?"); a.Source != SourceUpstream {
-			t.Fatalf("turn %d with Redis down: source %v", i, a.Source)
-		}
-	}
-	rs.Restart() // empty again
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ask("What is density?")
-		if a := ask("What is density?"); a.Source == SourceExact {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("Redis not used again after it came back")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"testing"
 
-	"github.com/companion-go/companion/cache"
+	"github.com/companion-go/companion/semantic"
 )
 
-func newSemantic(t testing.TB) *cache.Semantic {
-	s, err := cache.NewSemantic()
+func newSemantic(t testing.TB) *semantic.Semantic {
+	s, err := semantic.NewSemantic()
 	if err != nil {
 		t.Fatal(err)
 	}

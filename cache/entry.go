@@ -53,6 +53,10 @@ var (
 	ErrCorrupt = errors.New("cache: corrupt entry")
 	// ErrInvalidConfig: a constructor was given an invalid setting.
 	ErrInvalidConfig = errors.New("cache: invalid config")
+	// ErrUnavailable: a tier is skipping its backend after a failure
+	// (package rediscache's Redis store, paused with backoff); the caller
+	// treats it as a miss, and a turn's cache stage does not log it.
+	ErrUnavailable = errors.New("cache: tier unavailable")
 )
 
 // DefaultTTL is how long an entry lives when no TTL is given: 24 hours,

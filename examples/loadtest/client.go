@@ -12,6 +12,7 @@ import (
 	"github.com/companion-go/companion/batch"
 	"github.com/companion-go/companion/cache"
 	"github.com/companion-go/companion/moderation"
+	"github.com/companion-go/companion/semantic"
 	"github.com/companion-go/companion/transport"
 )
 
@@ -24,7 +25,7 @@ import (
 type tuned struct {
 	c      *companion.Companion
 	mem    *cache.Memory
-	sem    *cache.Semantic
+	sem    *semantic.Semantic
 	remote *transport.Transport
 	post   *moderation.Pipeline
 	words  *moderation.Pipeline // the word lists alone, for the answer check
@@ -36,7 +37,7 @@ func newTuned(ctx context.Context, u *upstream, model string, limit int) (*tuned
 	if t.mem, err = cache.NewMemory(cache.MemoryConfig{MaxBytes: 64 << 20}); err != nil {
 		return nil, err
 	}
-	if t.sem, err = cache.NewSemantic(); err != nil {
+	if t.sem, err = semantic.NewSemantic(); err != nil {
 		t.mem.Close()
 		return nil, err
 	}

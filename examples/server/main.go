@@ -33,6 +33,7 @@ import (
 	"github.com/companion-go/companion/companiontest"
 	"github.com/companion-go/companion/moderation"
 	"github.com/companion-go/companion/prompt"
+	"github.com/companion-go/companion/semantic"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
@@ -108,7 +109,7 @@ func newApp(log *slog.Logger, opts ...companion.Option) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	sem, err := cache.NewSemantic() // the local embedder: no model, no network
+	sem, err := semantic.NewSemantic() // the local embedder: no model, no network
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/companion-go/companion"
 	"github.com/companion-go/companion/cache"
 	"github.com/companion-go/companion/companiontest"
+	"github.com/companion-go/companion/semantic"
 )
 
 // script is the scripted conversation: physics and maths, English and
@@ -86,7 +87,7 @@ func run(ctx context.Context, in io.Reader, out io.Writer, model, baseURL string
 		return err
 	}
 	defer mem.Close()
-	sem, err := cache.NewSemantic()
+	sem, err := semantic.NewSemantic()
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,12 @@
-package cache
+package rediscache
 
 import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"time"
+
+	"github.com/companion-go/companion/cache"
 )
 
 // The stored form of an entry, as Redis holds it:
@@ -25,7 +27,7 @@ const (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // encodeEntry returns the stored form of e.
-func encodeEntry(e *Entry) []byte {
+func encodeEntry(e *cache.Entry) []byte {
 	b := make([]byte, 0, 3+binary.MaxVarintLen64*4+len(e.Answer)+len(e.Question)+len(e.Model)+4)
 	var flags byte
 	if e.Prewarmed {
@@ -47,25 +49,25 @@ func encodeEntry(e *Entry) []byte {
 }
 
 // decodeEntry parses the stored form of an entry.
-func decodeEntry(b []byte) (Entry, error) {
+func decodeEntry(b []byte) (cache.Entry, error) {
 	if len(b) < 3+1+3+4 {
-		return Entry{}, fmt.Errorf("%w: %d bytes is too short", ErrCorrupt, len(b))
+		return cache.Entry{}, fmt.Errorf("%w: %d bytes is too short", cache.ErrCorrupt, len(b))
 	}
 	body, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
 	if body[0] != codecMagic {
-		return Entry{}, fmt.Errorf("%w: not an entry (magic %#x)", ErrCorrupt, body[0])
+		return cache.Entry{}, fmt.Errorf("%w: not an entry (magic %#x)", cache.ErrCorrupt, body[0])
 	}
 	if body[1] != codecVersion {
-		return Entry{}, fmt.Errorf("%w: unknown version %d", ErrCorrupt, body[1])
+		return cache.Entry{}, fmt.Errorf("%w: unknown version %d", cache.ErrCorrupt, body[1])
 	}
 	if crc32.Checksum(body, castagnoli) != sum {
-		return Entry{}, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
+		return cache.Entry{}, fmt.Errorf("%w: checksum mismatch", cache.ErrCorrupt)
 	}
-	e := Entry{Prewarmed: body[2]&flagPrewarmed != 0}
+	e := cache.Entry{Prewarmed: body[2]&flagPrewarmed != 0}
 	p := body[3:]
 	created, n := binary.Varint(p)
 	if n <= 0 {
-		return Entry{}, fmt.Errorf("%w: bad created time", ErrCorrupt)
+		return cache.Entry{}, fmt.Errorf("%w: bad created time", cache.ErrCorrupt)
 	}
 	p = p[n:]
 	if created != 0 {
@@ -74,7 +76,7 @@ func decodeEntry(b []byte) (Entry, error) {
 	for _, dst := range []*string{&e.Answer, &e.Question, &e.Model} {
 		l, n := binary.Uvarint(p)
 		if n <= 0 || l > uint64(len(p)-n) {
-			return Entry{}, fmt.Errorf("%w: bad length", ErrCorrupt)
+			return cache.Entry{}, fmt.Errorf("%w: bad length", cache.ErrCorrupt)
 		}
 		*dst = string(p[n : n+int(l)])
 		p = p[n+int(l):]
@@ -82,13 +84,13 @@ func decodeEntry(b []byte) (Entry, error) {
 	for _, dst := range []*int{&e.PromptTokens, &e.CompletionTokens} {
 		v, n := binary.Uvarint(p)
 		if n <= 0 || v > 1<<31 {
-			return Entry{}, fmt.Errorf("%w: bad token count", ErrCorrupt)
+			return cache.Entry{}, fmt.Errorf("%w: bad token count", cache.ErrCorrupt)
 		}
 		*dst = int(v)
 		p = p[n:]
 	}
 	if len(p) != 0 {
-		return Entry{}, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(p))
+		return cache.Entry{}, fmt.Errorf("%w: %d trailing bytes", cache.ErrCorrupt, len(p))
 	}
 	return e, nil
 }

@@ -1,4 +1,4 @@
-package cache
+package semantic
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/companion-go/companion/cache"
+	"github.com/companion-go/companion/semantic/internal/index"
 )
 
 // Embedder turns texts into vectors for the semantic tier. Embed returns
@@ -34,10 +37,10 @@ type Calibrated interface {
 // Errors of the embedders.
 var (
 	// ErrClosed: the embedder was closed.
-	ErrClosed = errors.New("cache: embedder closed")
+	ErrClosed = errors.New("semantic: embedder closed")
 	// ErrEmbedding: an embedder returned something unusable (a wrong
 	// number of vectors, vectors of different lengths, NaNs).
-	ErrEmbedding = errors.New("cache: bad embedding")
+	ErrEmbedding = errors.New("semantic: bad embedding")
 )
 
 // DefaultLocalDimensions is the length of the local embedder's vectors:
@@ -284,24 +287,7 @@ func (e *LocalEmbedder) embedInto(v []float32, toks []token) {
 			prevContent = ""
 		}
 	}
-	normalize(v)
-}
-
-// normalize scales v to unit L2 norm in place (a zero vector stays zero)
-// and reports whether it was nonzero and finite.
-func normalize(v []float32) bool {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	if s == 0 || math.IsNaN(s) || math.IsInf(s, 0) {
-		return false
-	}
-	inv := float32(1 / math.Sqrt(s))
-	for i := range v {
-		v[i] *= inv
-	}
-	return true
+	index.Normalize(v)
 }
 
 // FNV-1a, 64 bits.
@@ -421,7 +407,7 @@ func prepare(s string) string {
 		s = b.String()
 	}
 	s = romanToArabic(s)
-	return Normalize(s)
+	return cache.Normalize(s)
 }
 
 // romanToArabic replaces upper-case Roman numerals of two to six letters
@@ -781,3 +767,10 @@ var hanStop = func() map[rune]struct{} {
 	}
 	return m
 }()
+
+// isCJK reports whether r is a Chinese, Japanese or Korean character or
+// CJK punctuation.
+func isCJK(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul) ||
+		r >= 0x3000 && r <= 0x303F
+}

@@ -1,4 +1,4 @@
-package cache
+package semantic
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/companion-go/companion/semantic/internal/index"
 	openai "github.com/sashabaranov/go-openai"
 )
 
@@ -167,7 +168,7 @@ func (e *OpenAIEmbedder) Embed(ctx context.Context, texts []string) ([][]float32
 	}
 	for i, t := range texts {
 		if strings.TrimSpace(t) == "" {
-			return nil, fmt.Errorf("cache: text %d: %w", i, ErrEmptyQuestion)
+			return nil, fmt.Errorf("semantic: text %d: %w", i, ErrEmptyQuestion)
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -281,7 +282,7 @@ func (e *OpenAIEmbedder) run(b *embedBatch) {
 	case e.closed:
 		err = ErrClosed
 	case !errors.Is(err, ErrEmbedding):
-		err = fmt.Errorf("cache: embeddings request: %w", err)
+		err = fmt.Errorf("semantic: embeddings request: %w", err)
 	}
 	e.deliver(b, vecs, err)
 }
@@ -310,7 +311,7 @@ func (e *OpenAIEmbedder) check(resp openai.EmbeddingResponse, n int) ([][]float3
 				return nil, fmt.Errorf("%w: not a number", ErrEmbedding)
 			}
 		}
-		if !normalize(v) {
+		if !index.Normalize(v) {
 			return nil, fmt.Errorf("%w: zero vector", ErrEmbedding)
 		}
 		out[d.Index] = v

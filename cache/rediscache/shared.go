@@ -1,4 +1,4 @@
-package cache
+package rediscache
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/companion-go/companion/cache"
+	"github.com/companion-go/companion/semantic"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -29,7 +31,7 @@ import (
 // locally and returns the Redis error; the reader retries with backoff and
 // resumes where it stopped. Close stops the reader.
 type Shared struct {
-	*Semantic
+	*semantic.Semantic
 	rc        redis.UniversalClient
 	prefix    string
 	stream    string
@@ -58,12 +60,12 @@ type SharedConfig struct {
 
 // NewShared loads the records Redis holds into s and starts following the
 // announcement stream in the background. ctx bounds the initial load only.
-func NewShared(ctx context.Context, s *Semantic, client redis.UniversalClient, cfg SharedConfig) (*Shared, error) {
+func NewShared(ctx context.Context, s *semantic.Semantic, client redis.UniversalClient, cfg SharedConfig) (*Shared, error) {
 	if s == nil || client == nil {
-		return nil, fmt.Errorf("%w: NewShared needs a Semantic and a Redis client", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: NewShared needs a semantic.Semantic and a Redis client", cache.ErrInvalidConfig)
 	}
 	if cfg.MaxStreamLen < 0 || cfg.ReadBlock < 0 {
-		return nil, fmt.Errorf("%w: negative SharedConfig field", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: negative SharedConfig field", cache.ErrInvalidConfig)
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "companion:sem:"
@@ -101,22 +103,11 @@ func NewShared(ctx context.Context, s *Semantic, client redis.UniversalClient, c
 }
 
 // Add adds e locally, stores its record in Redis and announces it.
-func (sh *Shared) Add(ctx context.Context, ns Namespace, e Entry, ttl time.Duration) error {
-	if err := checkQuestion(e.Question); err != nil {
-		return err
-	}
-	if ttl < 0 {
-		return configErrorf("negative TTL %v", ttl)
-	}
-	if ttl == 0 {
-		ttl = sh.ttl
-	}
-	vec, _, err := sh.embed(ctx, e.Question)
+func (sh *Shared) Add(ctx context.Context, ns cache.Namespace, e cache.Entry, ttl time.Duration) error {
+	nsID, r, err := sh.NewRecord(ctx, ns, e, ttl)
 	if err != nil {
 		return err
 	}
-	nsID := ns.ID()
-	r := Record{ID: KeyIn(nsID, e.Question), Vector: vec, Entry: e, Expires: sh.now().Add(ttl)}
 	if err := sh.Put(nsID, r); err != nil {
 		return err
 	}
@@ -217,7 +208,7 @@ func (sh *Shared) follow(ctx context.Context, id string) {
 // 0 for never) | namespace id, record id (uvarint length + bytes) |
 // dimensions (uvarint) | float32 little-endian vector | the entry's own
 // stored form (see codec.go) | CRC-32C of all before.
-func encodeRecord(nsID string, r *Record) []byte {
+func encodeRecord(nsID string, r *semantic.Record) []byte {
 	entry := encodeEntry(&r.Entry)
 	b := make([]byte, 0, 2+3*binary.MaxVarintLen64+len(nsID)+len(r.ID)+4*len(r.Vector)+len(entry)+4)
 	b = append(b, 's', 1)
@@ -238,21 +229,21 @@ func encodeRecord(nsID string, r *Record) []byte {
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
-func decodeRecord(b []byte) (string, Record, error) {
+func decodeRecord(b []byte) (string, semantic.Record, error) {
 	if len(b) < 2+4 || b[0] != 's' || b[1] != 1 {
-		return "", Record{}, fmt.Errorf("%w: not a semantic record", ErrCorrupt)
+		return "", semantic.Record{}, fmt.Errorf("%w: not a semantic record", cache.ErrCorrupt)
 	}
 	body := b[:len(b)-4]
 	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(b[len(b)-4:]) {
-		return "", Record{}, fmt.Errorf("%w: record checksum mismatch", ErrCorrupt)
+		return "", semantic.Record{}, fmt.Errorf("%w: record checksum mismatch", cache.ErrCorrupt)
 	}
 	p := body[2:]
 	exp, n := binary.Varint(p)
 	if n <= 0 {
-		return "", Record{}, fmt.Errorf("%w: bad expiry", ErrCorrupt)
+		return "", semantic.Record{}, fmt.Errorf("%w: bad expiry", cache.ErrCorrupt)
 	}
 	p = p[n:]
-	var r Record
+	var r semantic.Record
 	if exp != 0 {
 		r.Expires = time.UnixMilli(exp)
 	}
@@ -260,14 +251,14 @@ func decodeRecord(b []byte) (string, Record, error) {
 	for _, dst := range []*string{&nsID, &r.ID} {
 		l, n := binary.Uvarint(p)
 		if n <= 0 || l > uint64(len(p)-n) {
-			return "", Record{}, fmt.Errorf("%w: bad length", ErrCorrupt)
+			return "", semantic.Record{}, fmt.Errorf("%w: bad length", cache.ErrCorrupt)
 		}
 		*dst = string(p[n : n+int(l)])
 		p = p[n+int(l):]
 	}
 	dim, n := binary.Uvarint(p)
 	if n <= 0 || dim > uint64(len(p)-n)/4 {
-		return "", Record{}, fmt.Errorf("%w: bad dimensions", ErrCorrupt)
+		return "", semantic.Record{}, fmt.Errorf("%w: bad dimensions", cache.ErrCorrupt)
 	}
 	p = p[n:]
 	r.Vector = make([]float32, dim)
@@ -276,7 +267,7 @@ func decodeRecord(b []byte) (string, Record, error) {
 	}
 	e, err := decodeEntry(p[4*dim:])
 	if err != nil {
-		return "", Record{}, err
+		return "", semantic.Record{}, err
 	}
 	r.Entry = e
 	return nsID, r, nil

@@ -1,4 +1,4 @@
-package cache
+package semantic
 
 import (
 	"context"
@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/companion-go/companion/cache"
 	"github.com/companion-go/companion/internal/leak"
+	"github.com/companion-go/companion/semantic/internal/index"
 )
 
 func TestMain(m *testing.M) {
@@ -35,7 +37,7 @@ func (c *fakeClock) Add(d time.Duration) {
 
 func newClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
 
-var nsMaths = Namespace{Model: "gpt-4o-mini", SystemPrompt: "You are a tutor.", Subject: "maths", Grade: 8, Tenant: "school-1"}
+var nsMaths = cache.Namespace{Model: "gpt-4o-mini", SystemPrompt: "You are a tutor.", Subject: "maths", Grade: 8, Tenant: "school-1"}
 
 func mustSemantic(t testing.TB, opts ...SemanticOption) *Semantic {
 	t.Helper()
@@ -52,10 +54,10 @@ func TestSemanticHitAndMiss(t *testing.T) {
 	if s.Threshold() != LocalThreshold {
 		t.Fatalf("threshold %v, want the local embedder's %v", s.Threshold(), LocalThreshold)
 	}
-	if err := s.Add(ctx, nsMaths, Entry{Question: "Solve 2x + 3 = 7.", Answer: "x = 2"}, 0); err != nil {
+	if err := s.Add(ctx, nsMaths, cache.Entry{Question: "Solve 2x + 3 = 7.", Answer: "x = 2"}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Add(ctx, nsMaths, Entry{Question: "What is Newton's second law?", Answer: "F = ma"}, 0); err != nil {
+	if err := s.Add(ctx, nsMaths, cache.Entry{Question: "What is Newton's second law?", Answer: "F = ma"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	hit, ok, err := s.Lookup(ctx, nsMaths, "Solve for x: 2x+3=7")
@@ -90,13 +92,13 @@ func TestSemanticHitAndMiss(t *testing.T) {
 func TestSemanticNamespaces(t *testing.T) {
 	ctx := context.Background()
 	s := mustSemantic(t)
-	s.Add(ctx, nsMaths, Entry{Question: "What is photosynthesis?", Answer: "maths tenant"}, 0)
-	for _, ns := range []Namespace{
+	s.Add(ctx, nsMaths, cache.Entry{Question: "What is photosynthesis?", Answer: "maths tenant"}, 0)
+	for _, ns := range []cache.Namespace{
 		{Model: nsMaths.Model, SystemPrompt: nsMaths.SystemPrompt, Subject: "maths", Grade: 8, Tenant: "school-2"},
 		{Model: "gpt-4o", SystemPrompt: nsMaths.SystemPrompt, Subject: "maths", Grade: 8, Tenant: "school-1"},
 		{Model: nsMaths.Model, SystemPrompt: "Other prompt", Subject: "maths", Grade: 8, Tenant: "school-1"},
 		{Model: nsMaths.Model, SystemPrompt: nsMaths.SystemPrompt, Subject: "maths", Grade: 9, Tenant: "school-1"},
-		{Model: nsMaths.Model, SystemPrompt: nsMaths.SystemPrompt, Subject: "maths", Grade: 8, Tenant: "school-1", History: HistoryDigest("user", "hi")},
+		{Model: nsMaths.Model, SystemPrompt: nsMaths.SystemPrompt, Subject: "maths", Grade: 8, Tenant: "school-1", History: cache.HistoryDigest("user", "hi")},
 	} {
 		if _, ok, _ := s.Lookup(ctx, ns, "What is photosynthesis?"); ok {
 			t.Errorf("namespace %+v met another's entry", ns)
@@ -111,8 +113,8 @@ func TestSemanticTTLAndPurge(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	s := mustSemantic(t, WithSemanticClock(clk.Now), WithSemanticTTL(time.Hour))
-	s.Add(ctx, nsMaths, Entry{Question: "What is photosynthesis?", Answer: "a"}, 0)
-	s.Add(ctx, nsMaths, Entry{Question: "What is the capital of France?", Answer: "Paris"}, 3*time.Hour)
+	s.Add(ctx, nsMaths, cache.Entry{Question: "What is photosynthesis?", Answer: "a"}, 0)
+	s.Add(ctx, nsMaths, cache.Entry{Question: "What is the capital of France?", Answer: "Paris"}, 3*time.Hour)
 	clk.Add(2 * time.Hour)
 	if _, ok, _ := s.Lookup(ctx, nsMaths, "What is photosynthesis?"); ok {
 		t.Error("expired entry served")
@@ -125,11 +127,11 @@ func TestSemanticTTLAndPurge(t *testing.T) {
 	}
 	clk.Add(2 * time.Hour)
 	// An Add after purgeEvery purges the rest.
-	s.Add(ctx, Namespace{Tenant: "other"}, Entry{Question: "What is an atom?", Answer: "a"}, 0)
+	s.Add(ctx, cache.Namespace{Tenant: "other"}, cache.Entry{Question: "What is an atom?", Answer: "a"}, 0)
 	if s.Len() != 1 || s.Stats().Namespaces != 1 || s.Stats().Expired != 2 {
 		t.Errorf("after auto purge: %+v", s.Stats())
 	}
-	if err := s.Add(ctx, nsMaths, Entry{Question: "q", Answer: "a"}, -time.Second); !errors.Is(err, ErrInvalidConfig) {
+	if err := s.Add(ctx, nsMaths, cache.Entry{Question: "q", Answer: "a"}, -time.Second); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("negative TTL: %v", err)
 	}
 }
@@ -138,8 +140,8 @@ func TestSemanticEviction(t *testing.T) {
 	ctx := context.Background()
 	s := mustSemantic(t, WithSemanticMaxEntries(10))
 	for i := range 25 {
-		ns := Namespace{Tenant: fmt.Sprint("t", i%3)}
-		if err := s.Add(ctx, ns, Entry{Question: fmt.Sprintf("What is %d times %d?", i, i+1), Answer: "a"}, 0); err != nil {
+		ns := cache.Namespace{Tenant: fmt.Sprint("t", i%3)}
+		if err := s.Add(ctx, ns, cache.Entry{Question: fmt.Sprintf("What is %d times %d?", i, i+1), Answer: "a"}, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -150,20 +152,20 @@ func TestSemanticEviction(t *testing.T) {
 		t.Errorf("evictions %d", st.Evictions)
 	}
 	// The newest survive, the oldest are gone.
-	if _, ok, _ := s.Lookup(ctx, Namespace{Tenant: "t0"}, "What is 24 times 25?"); !ok {
+	if _, ok, _ := s.Lookup(ctx, cache.Namespace{Tenant: "t0"}, "What is 24 times 25?"); !ok {
 		t.Error("newest entry evicted")
 	}
-	if _, ok, _ := s.Lookup(ctx, Namespace{Tenant: "t0"}, "What is 0 times 1?"); ok {
+	if _, ok, _ := s.Lookup(ctx, cache.Namespace{Tenant: "t0"}, "What is 0 times 1?"); ok {
 		t.Error("oldest entry kept")
 	}
 	// Replacing an entry does not count twice.
 	for range 5 {
-		s.Add(ctx, Namespace{Tenant: "t0"}, Entry{Question: "What is 24 times 25?", Answer: "600"}, 0)
+		s.Add(ctx, cache.Namespace{Tenant: "t0"}, cache.Entry{Question: "What is 24 times 25?", Answer: "600"}, 0)
 	}
 	if s.Len() != 10 {
 		t.Errorf("Len after replacing = %d", s.Len())
 	}
-	hit, _, _ := s.Lookup(ctx, Namespace{Tenant: "t0"}, "What is 24 times 25?")
+	hit, _, _ := s.Lookup(ctx, cache.Namespace{Tenant: "t0"}, "What is 24 times 25?")
 	if hit.Entry.Answer != "600" {
 		t.Errorf("replaced answer %q", hit.Entry.Answer)
 	}
@@ -176,14 +178,14 @@ func TestSemanticIndexKinds(t *testing.T) {
 		opts []SemanticOption
 		want string
 	}{
-		{"auto grows", []SemanticOption{WithHNSWAbove(20)}, "*cache.HNSW"},
-		{"flat", []SemanticOption{WithIndex(IndexFlat), WithHNSWAbove(20)}, "*cache.FlatIndex"},
-		{"hnsw", []SemanticOption{WithIndex(IndexHNSW), WithHNSW(HNSWConfig{M: 8})}, "*cache.HNSW"},
+		{"auto grows", []SemanticOption{WithHNSWAbove(20)}, "*index.HNSW"},
+		{"flat", []SemanticOption{WithIndex(IndexFlat), WithHNSWAbove(20)}, "*index.FlatIndex"},
+		{"hnsw", []SemanticOption{WithIndex(IndexHNSW), WithHNSW(HNSWConfig{M: 8})}, "*index.HNSW"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustSemantic(t, tc.opts...)
 			for i := range 40 {
-				s.Add(ctx, nsMaths, Entry{Question: fmt.Sprintf("What is %d plus %d?", i, 2*i), Answer: fmt.Sprint(3 * i)}, 0)
+				s.Add(ctx, nsMaths, cache.Entry{Question: fmt.Sprintf("What is %d plus %d?", i, 2*i), Answer: fmt.Sprint(3 * i)}, 0)
 			}
 			p := s.parts[nsMaths.ID()]
 			if got := fmt.Sprintf("%T", p.index); got != tc.want {
@@ -206,13 +208,13 @@ func TestSemanticGrowsWhileDeleting(t *testing.T) {
 	ctx := context.Background()
 	s := mustSemantic(t, WithHNSWAbove(100))
 	for i := range 300 {
-		s.Add(ctx, nsMaths, Entry{Question: fmt.Sprintf("What is %d plus %d?", i, 2*i), Answer: fmt.Sprint(3 * i)}, 0)
+		s.Add(ctx, nsMaths, cache.Entry{Question: fmt.Sprintf("What is %d plus %d?", i, 2*i), Answer: fmt.Sprint(3 * i)}, 0)
 		if i%3 == 0 && i > 0 {
 			s.Delete(nsMaths, fmt.Sprintf("What is %d plus %d?", i-1, 2*(i-1)))
 		}
 	}
 	p := s.parts[nsMaths.ID()]
-	if _, ok := p.index.(*HNSW); !ok {
+	if _, ok := p.index.(*index.HNSW); !ok {
 		t.Fatalf("index %T", p.index)
 	}
 	if p.index.Len() != s.Len() || s.Len() != len(p.entries) {
@@ -235,8 +237,8 @@ func TestSemanticPutRangeDelete(t *testing.T) {
 	clk := newClock()
 	a := mustSemantic(t, WithSemanticClock(clk.Now))
 	b := mustSemantic(t, WithSemanticClock(clk.Now))
-	a.Add(ctx, nsMaths, Entry{Question: "What is photosynthesis?", Answer: "light to sugar"}, time.Hour)
-	a.Add(ctx, nsMaths, Entry{Question: "What is an atom?", Answer: "a"}, time.Hour)
+	a.Add(ctx, nsMaths, cache.Entry{Question: "What is photosynthesis?", Answer: "light to sugar"}, time.Hour)
+	a.Add(ctx, nsMaths, cache.Entry{Question: "What is an atom?", Answer: "a"}, time.Hour)
 	// Copy a's records to b, as a replica would.
 	n := 0
 	a.Range(func(nsID string, r Record) bool {
@@ -250,7 +252,7 @@ func TestSemanticPutRangeDelete(t *testing.T) {
 		t.Fatalf("copied %d, b has %d", n, b.Len())
 	}
 	hit, ok, _ := b.Lookup(ctx, nsMaths, "Can you explain photosynthesis?")
-	if !ok || hit.Entry.Answer != "light to sugar" || hit.ID != KeyIn(nsMaths.ID(), "What is photosynthesis?") {
+	if !ok || hit.Entry.Answer != "light to sugar" || hit.ID != cache.KeyIn(nsMaths.ID(), "What is photosynthesis?") {
 		t.Fatalf("replica lookup: %+v %v", hit, ok)
 	}
 	if !b.DeleteID(nsMaths.ID(), hit.ID) || b.DeleteID(nsMaths.ID(), hit.ID) {
@@ -259,7 +261,7 @@ func TestSemanticPutRangeDelete(t *testing.T) {
 	if !a.Delete(nsMaths, "What is an atom?") || a.Len() != 1 {
 		t.Error("Delete")
 	}
-	if err := b.Put(nsMaths.ID(), Record{ID: "x", Vector: []float32{1, 2}, Entry: Entry{Question: "q"}}); !errors.Is(err, ErrDimension) {
+	if err := b.Put(nsMaths.ID(), Record{ID: "x", Vector: []float32{1, 2}, Entry: cache.Entry{Question: "q"}}); !errors.Is(err, ErrDimension) {
 		t.Errorf("wrong dimensions: %v", err)
 	}
 	if err := b.Put(nsMaths.ID(), Record{ID: "", Vector: []float32{1}}); !errors.Is(err, ErrInvalidConfig) {
@@ -281,18 +283,18 @@ func TestSemanticBadInput(t *testing.T) {
 		if _, _, err := s.Lookup(ctx, nsMaths, q); !errors.Is(err, ErrEmptyQuestion) {
 			t.Errorf("Lookup(%q): %v", q, err)
 		}
-		if err := s.Add(ctx, nsMaths, Entry{Question: q}, 0); !errors.Is(err, ErrEmptyQuestion) {
+		if err := s.Add(ctx, nsMaths, cache.Entry{Question: q}, 0); !errors.Is(err, ErrEmptyQuestion) {
 			t.Errorf("Add(%q): %v", q, err)
 		}
 	}
-	if err := s.Add(ctx, nsMaths, Entry{Question: "???"}, 0); !errors.Is(err, ErrInvalidVector) {
+	if err := s.Add(ctx, nsMaths, cache.Entry{Question: "???"}, 0); !errors.Is(err, ErrInvalidVector) {
 		t.Errorf("nothing to embed: %v", err)
 	}
 	if s.Stats().Namespaces != 0 {
 		t.Error("a failed Add left a namespace")
 	}
 	for _, q := range []string{"\xff\xfe\xfd", "什么\xff是", "x\x00y"} {
-		if err := s.Add(ctx, nsMaths, Entry{Question: q, Answer: "a"}, 0); err != nil {
+		if err := s.Add(ctx, nsMaths, cache.Entry{Question: q, Answer: "a"}, 0); err != nil {
 			t.Errorf("Add(%q): %v", q, err)
 		}
 		if _, _, err := s.Lookup(ctx, nsMaths, q); err != nil {
@@ -330,7 +332,7 @@ func TestSemanticThresholdDefaults(t *testing.T) {
 	// Without guards the threshold alone decides: for measurement only.
 	ctx := context.Background()
 	s = mustSemantic(t, WithGuards(nil))
-	s.Add(ctx, nsMaths, Entry{Question: "Solve 2x + 3 = 7.", Answer: "x = 2"}, 0)
+	s.Add(ctx, nsMaths, cache.Entry{Question: "Solve 2x + 3 = 7.", Answer: "x = 2"}, 0)
 	if _, ok, _ := s.Lookup(ctx, nsMaths, "Solve 2x + 3 = 9."); !ok {
 		t.Error("without guards, a near question should hit")
 	}
@@ -354,9 +356,9 @@ func (failingEmbedder) Embed(context.Context, []string) ([][]float32, error) {
 func TestSemanticEmbedderErrors(t *testing.T) {
 	ctx := context.Background()
 	good := mustSemantic(t)
-	good.Add(ctx, nsMaths, Entry{Question: "What is an atom?", Answer: "a"}, 0)
+	good.Add(ctx, nsMaths, cache.Entry{Question: "What is an atom?", Answer: "a"}, 0)
 	s := mustSemantic(t, WithEmbedder(failingEmbedder{}))
-	if err := s.Add(ctx, nsMaths, Entry{Question: "What is an atom?"}, 0); err == nil {
+	if err := s.Add(ctx, nsMaths, cache.Entry{Question: "What is an atom?"}, 0); err == nil {
 		t.Error("Add with a failing embedder")
 	}
 	// A lookup in an empty namespace does not embed, so does not fail.
@@ -377,10 +379,10 @@ func TestSemanticConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ns := Namespace{Tenant: fmt.Sprint("t", w%2)}
+			ns := cache.Namespace{Tenant: fmt.Sprint("t", w%2)}
 			for i := range 200 {
 				q := fmt.Sprintf("What is %d times %d?", i, w)
-				if err := s.Add(ctx, ns, Entry{Question: q, Answer: "a"}, 0); err != nil {
+				if err := s.Add(ctx, ns, cache.Entry{Question: q, Answer: "a"}, 0); err != nil {
 					t.Error(err)
 					return
 				}

@@ -1,4 +1,4 @@
-package cache
+package semantic
 
 import (
 	"bufio"
@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/companion-go/companion/cache"
 )
 
 type labelledPair struct {
@@ -84,8 +86,8 @@ func evaluate(t testing.TB, pairs []labelledPair, opts ...SemanticOption) evalRe
 	ctx := context.Background()
 	r := evalResult{n: map[string]int{}, hits: map[string]int{}}
 	for i, p := range pairs {
-		ns := Namespace{Model: "m", Tenant: fmt.Sprint("pair-", i)}
-		if err := s.Add(ctx, ns, Entry{Question: p.A, Answer: "a"}, 0); err != nil {
+		ns := cache.Namespace{Model: "m", Tenant: fmt.Sprint("pair-", i)}
+		if err := s.Add(ctx, ns, cache.Entry{Question: p.A, Answer: "a"}, 0); err != nil {
 			t.Fatalf("pair %d: %v", i, err)
 		}
 		_, hit, err := s.Lookup(ctx, ns, p.B)

@@ -1,4 +1,4 @@
-package cache
+package semantic
 
 import (
 	"math"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/companion-go/companion/cache"
 )
 
 // GuardKind names one of the guards a semantic hit must pass.
@@ -218,7 +220,7 @@ var defaultContrast = [][]string{
 var defaultContrastSet = sync.OnceValue(func() *contrastSet {
 	cs, err := compileContrast(defaultContrast)
 	if err != nil {
-		panic("cache: default contrast terms: " + err.Error()) // a bug in this file
+		panic("semantic: default contrast terms: " + err.Error()) // a bug in this file
 	}
 	return cs
 })
@@ -523,7 +525,7 @@ func quoteMissing(a, b *facts) bool {
 			continue
 		}
 		if !folded { // only now: most questions quote nothing
-			norm, folded = Normalize(b.text), true
+			norm, folded = cache.Normalize(b.text), true
 		}
 		if !containsPhrase(norm, q) {
 			return true
@@ -1649,7 +1651,7 @@ func quotedSpans(s string) map[string]bool {
 			if rs[j] == '\'' && j+1 < len(rs) && unicode.IsLetter(rs[j+1]) {
 				continue // "don't" inside the quote
 			}
-			if q := Normalize(string(rs[i+1 : j])); q != "" {
+			if q := cache.Normalize(string(rs[i+1 : j])); q != "" {
 				out[q] = true
 			}
 			i = j

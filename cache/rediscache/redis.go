@@ -1,4 +1,4 @@
-package cache
+package rediscache
 
 import (
 	"context"
@@ -7,23 +7,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/companion-go/companion/cache"
 	"github.com/redis/go-redis/v9"
 )
 
-// ErrUnavailable is returned by [Redis] while it skips a server that
-// failed recently (see RedisConfig.Backoff). Callers treat it as a miss.
-var ErrUnavailable = errors.New("cache: redis unavailable")
-
-// Redis is the shared exact tier: entries in Redis under a key prefix,
+// Store is the shared exact tier: entries in Redis under a key prefix,
 // in a compact versioned form with a checksum, so replicas of a host share
 // answers. It works with a single server, Sentinel or a Cluster through
 // [redis.UniversalClient].
 //
-// When Redis fails, Redis stops asking it for a while (Backoff, doubling up
+// When Redis fails, the store stops asking it for a while (Backoff, doubling up
 // to MaxBackoff) and answers [ErrUnavailable] at once, so a Redis outage
 // costs the turns nothing but their cache hits; after the pause one request
 // probes it again.
-type Redis struct {
+type Store struct {
 	c          redis.UniversalClient
 	prefix     string
 	ttl        time.Duration
@@ -36,8 +33,8 @@ type Redis struct {
 	probing   bool
 }
 
-// RedisConfig configures [NewRedis]. The zero value is valid.
-type RedisConfig struct {
+// Config configures [New]. The zero value is valid.
+type Config struct {
 	// Prefix is prepended to every key. Default "companion:".
 	Prefix string
 	// TTL is the entry lifetime used when Set is given none. Default
@@ -49,21 +46,21 @@ type RedisConfig struct {
 	MaxBackoff time.Duration
 }
 
-// NewRedis returns a Redis exact tier on client. Give the client short
+// New returns a Redis exact tier on client. Give the client short
 // timeouts (for example DialTimeout 200 ms, ReadTimeout and WriteTimeout
 // 100 ms): a cache that answers late is worse than a miss.
-func NewRedis(client redis.UniversalClient, cfg RedisConfig) (*Redis, error) {
+func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 	if client == nil {
-		return nil, fmt.Errorf("%w: nil redis client", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: nil redis client", cache.ErrInvalidConfig)
 	}
 	if cfg.TTL < 0 || cfg.Backoff < 0 || cfg.MaxBackoff < 0 {
-		return nil, fmt.Errorf("%w: negative RedisConfig duration", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: negative Config duration", cache.ErrInvalidConfig)
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "companion:"
 	}
 	if cfg.TTL == 0 {
-		cfg.TTL = DefaultTTL
+		cfg.TTL = cache.DefaultTTL
 	}
 	if cfg.Backoff == 0 {
 		cfg.Backoff = 250 * time.Millisecond
@@ -71,14 +68,14 @@ func NewRedis(client redis.UniversalClient, cfg RedisConfig) (*Redis, error) {
 	if cfg.MaxBackoff == 0 {
 		cfg.MaxBackoff = 5 * time.Second
 	}
-	return &Redis{c: client, prefix: cfg.Prefix, ttl: cfg.TTL, backoff: cfg.Backoff, maxBackoff: max(cfg.MaxBackoff, cfg.Backoff)}, nil
+	return &Store{c: client, prefix: cfg.Prefix, ttl: cfg.TTL, backoff: cfg.Backoff, maxBackoff: max(cfg.MaxBackoff, cfg.Backoff)}, nil
 }
 
 // Get returns the entry stored under key. A value that fails to decode is
 // deleted and reported as [ErrCorrupt].
-func (r *Redis) Get(ctx context.Context, key string) (Entry, bool, error) {
+func (r *Store) Get(ctx context.Context, key string) (cache.Entry, bool, error) {
 	if err := r.admit(); err != nil {
-		return Entry{}, false, err
+		return cache.Entry{}, false, err
 	}
 	var get *redis.StringCmd
 	var ttl *redis.DurationCmd
@@ -89,17 +86,17 @@ func (r *Redis) Get(ctx context.Context, key string) (Entry, bool, error) {
 	})
 	if errors.Is(err, redis.Nil) {
 		r.ok()
-		return Entry{}, false, nil
+		return cache.Entry{}, false, nil
 	}
 	if err != nil {
-		return Entry{}, false, r.fail(ctx, err)
+		return cache.Entry{}, false, r.fail(ctx, err)
 	}
 	r.ok()
 	b, _ := get.Bytes()
 	e, err := decodeEntry(b)
 	if err != nil {
 		_ = r.c.Del(ctx, r.prefix+key).Err()
-		return Entry{}, false, fmt.Errorf("%w (key %s)", err, key)
+		return cache.Entry{}, false, fmt.Errorf("%w (key %s)", err, key)
 	}
 	if d := ttl.Val(); d > 0 {
 		e.Expires = time.Now().Add(d)
@@ -108,7 +105,7 @@ func (r *Redis) Get(ctx context.Context, key string) (Entry, bool, error) {
 }
 
 // Set stores e under key for ttl (<= 0: the configured TTL).
-func (r *Redis) Set(ctx context.Context, key string, e Entry, ttl time.Duration) error {
+func (r *Store) Set(ctx context.Context, key string, e cache.Entry, ttl time.Duration) error {
 	if err := r.admit(); err != nil {
 		return err
 	}
@@ -123,7 +120,7 @@ func (r *Redis) Set(ctx context.Context, key string, e Entry, ttl time.Duration)
 }
 
 // Delete removes the entry under key.
-func (r *Redis) Delete(ctx context.Context, key string) error {
+func (r *Store) Delete(ctx context.Context, key string) error {
 	if err := r.admit(); err != nil {
 		return err
 	}
@@ -136,7 +133,7 @@ func (r *Redis) Delete(ctx context.Context, key string) error {
 
 // Available reports whether Redis is being asked (false while it is skipped
 // after a failure).
-func (r *Redis) Available() bool {
+func (r *Store) Available() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return !time.Now().Before(r.downUntil)
@@ -144,27 +141,27 @@ func (r *Redis) Available() bool {
 
 // admit lets a call through unless Redis is paused; after a pause, one call
 // at a time probes it.
-func (r *Redis) admit() error {
+func (r *Store) admit() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.downUntil.IsZero() {
 		return nil
 	}
 	if time.Now().Before(r.downUntil) || r.probing {
-		return ErrUnavailable
+		return cache.ErrUnavailable
 	}
 	r.probing = true
 	return nil
 }
 
-func (r *Redis) ok() {
+func (r *Store) ok() {
 	r.mu.Lock()
 	r.downUntil, r.pause, r.probing = time.Time{}, 0, false
 	r.mu.Unlock()
 }
 
 // fail records a failure. A cancelled caller says nothing about Redis.
-func (r *Redis) fail(ctx context.Context, err error) error {
+func (r *Store) fail(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		r.mu.Lock()
 		r.probing = false
@@ -179,4 +176,4 @@ func (r *Redis) fail(ctx context.Context, err error) error {
 	return fmt.Errorf("cache: redis: %w", err)
 }
 
-var _ Store = (*Redis)(nil)
+var _ cache.Store = (*Store)(nil)

@@ -1,9 +1,10 @@
-package cache
+package index
 
 import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -758,4 +759,41 @@ func (q *maxHeap) pop() scored {
 	}
 	*q = h
 	return top
+}
+
+// Recall measures an HNSW of cfg against exact search: the share of
+// queries whose nearest neighbour among data the HNSW finds (or one as
+// similar). The recall tests of this package and of the semantic tier
+// use it.
+func Recall(data, queries [][]float32, cfg HNSWConfig) (float64, error) {
+	if len(data) == 0 || len(queries) == 0 {
+		return 0, configErrorf("recall needs data and queries")
+	}
+	dim := len(data[0])
+	flat, err := NewFlatIndex(dim)
+	if err != nil {
+		return 0, err
+	}
+	h, err := NewHNSW(dim, cfg)
+	if err != nil {
+		return 0, err
+	}
+	for i, v := range data {
+		id := strconv.Itoa(i)
+		if err := flat.Add(id, v, time.Time{}); err != nil {
+			return 0, err
+		}
+		if err := h.Add(id, v, time.Time{}); err != nil {
+			return 0, err
+		}
+	}
+	now := time.Now()
+	hits := 0
+	for _, q := range queries {
+		want, got := flat.Search(q, 1, now), h.Search(q, 1, now)
+		if len(got) == 1 && len(want) == 1 && (got[0].ID == want[0].ID || got[0].Similarity >= want[0].Similarity) {
+			hits++
+		}
+	}
+	return float64(hits) / float64(len(queries)), nil
 }

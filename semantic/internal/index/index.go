@@ -1,4 +1,7 @@
-package cache
+// Package index holds the semantic tier's vector indexes: [FlatIndex],
+// exact search, and [HNSW], approximate search for large namespaces. Both
+// implement [VectorIndex].
+package index
 
 import (
 	"errors"
@@ -47,11 +50,19 @@ type Match struct {
 // Errors of the vector indexes.
 var (
 	// ErrDimension: a vector's length is not the index's.
-	ErrDimension = errors.New("cache: vector has the wrong dimensions")
+	ErrDimension = errors.New("semantic: vector has the wrong dimensions")
 	// ErrInvalidVector: a vector is all zeros or holds a NaN or an
 	// infinity.
-	ErrInvalidVector = errors.New("cache: invalid vector")
+	ErrInvalidVector = errors.New("semantic: invalid vector")
+	// ErrInvalidConfig: an index was given an invalid setting. The
+	// semantic package's ErrInvalidConfig is this error.
+	ErrInvalidConfig = errors.New("semantic: invalid config")
 )
+
+// configErrorf returns an error matching [ErrInvalidConfig].
+func configErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+}
 
 var (
 	_ VectorIndex = (*FlatIndex)(nil)
@@ -109,8 +120,8 @@ func (x *FlatIndex) Add(id string, vec []float32, expires time.Time) error {
 	return nil
 }
 
-// get returns a copy of the vector and the expiry of id.
-func (x *FlatIndex) get(id string) ([]float32, time.Time, bool) {
+// Get returns a copy of the vector and the expiry of id.
+func (x *FlatIndex) Get(id string) ([]float32, time.Time, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	i, ok := x.pos[id]
@@ -202,7 +213,7 @@ func unitCopy(vec []float32, dim int) ([]float32, error) {
 	}
 	out := make([]float32, dim)
 	copy(out, vec)
-	if !normalize(out) {
+	if !Normalize(out) {
 		return nil, ErrInvalidVector
 	}
 	for _, v := range out {
@@ -324,4 +335,21 @@ func (t *topK) sorted() []scored {
 		t.down(0)
 	}
 	return out
+}
+
+// Normalize scales v to unit L2 norm in place (a zero vector stays zero)
+// and reports whether it was nonzero and finite.
+func Normalize(v []float32) bool {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s == 0 || math.IsNaN(s) || math.IsInf(s, 0) {
+		return false
+	}
+	inv := float32(1 / math.Sqrt(s))
+	for i := range v {
+		v[i] *= inv
+	}
+	return true
 }

@@ -1,4 +1,4 @@
-package cache
+package semantic
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/companion-go/companion/cache"
+	"github.com/companion-go/companion/semantic/internal/index"
 )
 
 // Synthetic tutoring questions for the 100 000-entry benchmarks: templates
@@ -95,7 +98,7 @@ func buildSemantic(b *testing.B, n int) *Semantic {
 	ctx := context.Background()
 	for i := range n {
 		q, _ := benchQuestion(i)
-		if err := s.Add(ctx, nsMaths, Entry{Question: q, Answer: "An answer of a few words."}, 0); err != nil {
+		if err := s.Add(ctx, nsMaths, cache.Entry{Question: q, Answer: "An answer of a few words."}, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -196,7 +199,7 @@ func BenchmarkHNSWSearch100k(b *testing.B) {
 // BenchmarkFlatSearch100k is the exact search the HNSW index replaces.
 func BenchmarkFlatSearch100k(b *testing.B) {
 	e, _ := NewLocalEmbedder()
-	flat, _ := NewFlatIndex(e.Dimensions())
+	flat, _ := index.NewFlatIndex(e.Dimensions())
 	for i := range benchEntries {
 		q, _ := benchQuestion(i)
 		flat.Add(fmt.Sprint(i), e.EmbedText(q), time.Time{})
@@ -215,7 +218,7 @@ func BenchmarkHNSWRecall100k(b *testing.B) {
 	s := semantic100k(b)
 	idx := s.parts[nsMaths.ID()].index
 	e, _ := NewLocalEmbedder()
-	flat, _ := NewFlatIndex(e.Dimensions())
+	flat, _ := index.NewFlatIndex(e.Dimensions())
 	idx.Range(func(id string, vec []float32, exp time.Time) bool {
 		flat.Add(id, vec, exp)
 		return true

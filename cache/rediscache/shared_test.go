@@ -1,10 +1,14 @@
-package cache
+package rediscache
 
 import (
 	"context"
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/companion-go/companion/cache"
+	"github.com/companion-go/companion/cache/cachetest"
+	"github.com/companion-go/companion/semantic"
 )
 
 func TestSharedSemantic(t *testing.T) {
@@ -12,7 +16,7 @@ func TestSharedSemantic(t *testing.T) {
 	ctx := context.Background()
 	replica := func() *Shared {
 		t.Helper()
-		s, err := NewSemantic()
+		s, err := semantic.NewSemantic()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -23,9 +27,9 @@ func TestSharedSemantic(t *testing.T) {
 		t.Cleanup(func() { sh.Close() })
 		return sh
 	}
-	ns := Namespace{Model: "gpt-4.1-mini", Subject: "physics", Tenant: "t1"}
+	ns := cache.Namespace{Model: "gpt-4.1-mini", Subject: "physics", Tenant: "t1"}
 	a, b := replica(), replica()
-	e := Entry{Question: "What is Newton's second law?", Answer: "F = m a", Model: "gpt-4.1-mini", PromptTokens: 40, CompletionTokens: 90}
+	e := cache.Entry{Question: "What is Newton's second law?", Answer: "F = m a", Model: "gpt-4.1-mini", PromptTokens: 40, CompletionTokens: 90}
 	if err := a.Add(ctx, ns, e, time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +56,7 @@ func TestSharedSemantic(t *testing.T) {
 	}
 	t.Logf("replica b caught up in %v", time.Since(start))
 	// Other namespaces still miss on b.
-	if _, ok, _ := b.Lookup(ctx, Namespace{Model: "gpt-4.1-mini", Subject: "physics", Tenant: "t2"}, e.Question); ok {
+	if _, ok, _ := b.Lookup(ctx, cache.Namespace{Model: "gpt-4.1-mini", Subject: "physics", Tenant: "t2"}, e.Question); ok {
 		t.Error("another tenant was served the entry")
 	}
 	// A replica that starts late loads what Redis holds.
@@ -68,7 +72,7 @@ func TestSharedSemantic(t *testing.T) {
 func TestSharedSemanticRedisDown(t *testing.T) {
 	srv, rc := newRedis(t)
 	ctx := context.Background()
-	s, err := NewSemantic()
+	s, err := semantic.NewSemantic()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +82,8 @@ func TestSharedSemanticRedisDown(t *testing.T) {
 	}
 	defer sh.Close()
 	srv.Stop()
-	ns := Namespace{Model: "m"}
-	err = sh.Add(ctx, ns, Entry{Question: "What is density?", Answer: "mass per volume"}, time.Hour)
+	ns := cache.Namespace{Model: "m"}
+	err = sh.Add(ctx, ns, cache.Entry{Question: "What is density?", Answer: "mass per volume"}, time.Hour)
 	if err == nil {
 		t.Fatal("Add with Redis down reported no error")
 	}
@@ -91,25 +95,25 @@ func TestSharedSemanticRedisDown(t *testing.T) {
 }
 
 func TestRecordCodec(t *testing.T) {
-	r := Record{ID: "ns:abc", Vector: []float32{0.6, -0.8, 0}, Entry: sample(3), Expires: time.UnixMilli(1_800_000_000_000)}
+	r := semantic.Record{ID: "ns:abc", Vector: []float32{0.6, -0.8, 0}, Entry: cachetest.Sample(3), Expires: time.UnixMilli(1_800_000_000_000)}
 	b := encodeRecord("ns", &r)
 	nsID, got, err := decodeRecord(b)
 	if err != nil || nsID != "ns" || got.ID != r.ID || got.Entry != r.Entry || !got.Expires.Equal(r.Expires) || len(got.Vector) != 3 || got.Vector[1] != -0.8 {
 		t.Fatalf("round trip: %v %q %+v", err, nsID, got)
 	}
 	for n := range len(b) {
-		if _, _, err := decodeRecord(b[:n]); !errors.Is(err, ErrCorrupt) {
+		if _, _, err := decodeRecord(b[:n]); !errors.Is(err, cache.ErrCorrupt) {
 			t.Fatalf("truncated to %d: %v", n, err)
 		}
 	}
 }
 
 func FuzzDecodeRecord(f *testing.F) {
-	r := Record{ID: "x", Vector: []float32{1}, Entry: sample(1)}
+	r := semantic.Record{ID: "x", Vector: []float32{1}, Entry: cachetest.Sample(1)}
 	f.Add(encodeRecord("ns", &r))
 	f.Add([]byte("s\x01"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, _, err := decodeRecord(b); err != nil && !errors.Is(err, ErrCorrupt) {
+		if _, _, err := decodeRecord(b); err != nil && !errors.Is(err, cache.ErrCorrupt) {
 			t.Fatalf("error %v is not ErrCorrupt", err)
 		}
 	})

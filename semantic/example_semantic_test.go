@@ -1,4 +1,4 @@
-package cache_test
+package semantic_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/companion-go/companion/cache"
 	"github.com/companion-go/companion/companiontest"
+	"github.com/companion-go/companion/semantic"
 	openai "github.com/sashabaranov/go-openai"
 )
 
@@ -13,7 +14,7 @@ import (
 // a question that differs in a number, however similar.
 func ExampleSemantic() {
 	ctx := context.Background()
-	sem, err := cache.NewSemantic() // the local embedder, no model, no network
+	sem, err := semantic.NewSemantic() // the local embedder, no model, no network
 	if err != nil {
 		panic(err)
 	}
@@ -35,7 +36,7 @@ func ExampleSemantic() {
 		}
 	}
 	st := sem.Stats()
-	fmt.Println("hits:", st.Hits, "refused by the number guard:", st.Rejections[cache.GuardNumber])
+	fmt.Println("hits:", st.Hits, "refused by the number guard:", st.Rejections[semantic.GuardNumber])
 	// Output:
 	// "How do I solve the equation 2x + 3 = 7?": hit ("2x = 4, so x = 2.")
 	// "Solve 2x + 3 = 9.": miss
@@ -44,7 +45,7 @@ func ExampleSemantic() {
 
 // The guards compare two questions directly.
 func ExampleGuards_Check() {
-	var g cache.Guards // the zero value uses the default contrast terms
+	var g semantic.Guards // the zero value uses the default contrast terms
 	for _, p := range [][2]string{
 		{"What is Newton's second law?", "what does newtons 2nd law say"},
 		{"What is Newton's second law?", "What is Newton's third law?"},
@@ -73,13 +74,13 @@ func ExampleNewOpenAIEmbedder() {
 	defer srv.Close()
 	cfg := openai.DefaultConfig("sk-test")
 	cfg.BaseURL = srv.URL
-	emb, err := cache.NewOpenAIEmbedder(openai.NewClientWithConfig(cfg), cache.WithDimensions(256))
+	emb, err := semantic.NewOpenAIEmbedder(openai.NewClientWithConfig(cfg), semantic.WithDimensions(256))
 	if err != nil {
 		panic(err)
 	}
 	defer emb.Close()
 
-	sem, err := cache.NewSemantic(cache.WithEmbedder(emb)) // threshold 0.92
+	sem, err := semantic.NewSemantic(semantic.WithEmbedder(emb)) // threshold 0.92
 	if err != nil {
 		panic(err)
 	}

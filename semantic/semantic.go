@@ -1,4 +1,4 @@
-package cache
+package semantic
 
 import (
 	"context"
@@ -8,6 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/companion-go/companion/cache"
+	"github.com/companion-go/companion/semantic/internal/index"
 )
 
 // DefaultThreshold is the cosine similarity at or above which the
@@ -33,7 +36,7 @@ const (
 )
 
 // ErrEmptyQuestion: a question is empty or only white space.
-var ErrEmptyQuestion = errors.New("cache: empty question")
+var ErrEmptyQuestion = errors.New("semantic: empty question")
 
 // IndexKind chooses the vector index of each namespace.
 type IndexKind int
@@ -115,12 +118,12 @@ type partition struct {
 	nsID    string
 	pending atomic.Int32 // Puts between finding the partition and adding to it
 	mu      sync.RWMutex
-	index   VectorIndex
+	index   index.VectorIndex
 	entries map[string]*record
 	// shadow is the HNSW an IndexAuto namespace is moving to, built a
 	// few entries per Put from backlog so that no Put pauses for long;
 	// it replaces index when complete and the namespace is big enough.
-	shadow    *HNSW
+	shadow    *index.HNSW
 	shadowSeq uint64   // records added after this seq went to shadow directly
 	backlog   []string // ids still to copy to shadow
 }
@@ -135,7 +138,7 @@ func (p *partition) remove(id string) {
 }
 
 type record struct {
-	entry   Entry
+	entry   cache.Entry
 	expires time.Time // zero for never
 	seq     uint64
 }
@@ -151,17 +154,17 @@ type fifoItem struct {
 // [Semantic.Put] adds a Record made elsewhere, for example by another
 // replica; [Semantic.Range] lists them.
 type Record struct {
-	ID      string    // the id in the namespace's index; Add uses [KeyIn]
-	Vector  []float32 // the question's embedding
-	Entry   Entry     // the cached answer and its question
-	Expires time.Time // zero for never
+	ID      string      // the id in the namespace's index; Add uses [cache.KeyIn]
+	Vector  []float32   // the question's embedding
+	Entry   cache.Entry // the cached answer and its question
+	Expires time.Time   // zero for never
 }
 
 // Hit is a semantic cache hit.
 type Hit struct {
 	// Entry is the cached entry; Entry.Question is the question it
 	// answered.
-	Entry Entry
+	Entry cache.Entry
 	// Similarity is the cosine similarity of the two questions' vectors.
 	Similarity float64
 	// ID is the entry's id in its namespace.
@@ -239,7 +242,7 @@ func WithHNSWAbove(n int) SemanticOption {
 // [HNSWConfig], every field at its default.
 func WithHNSW(cfg HNSWConfig) SemanticOption {
 	return semanticOptionFunc(func(s *Semantic) error {
-		if _, err := NewHNSW(1, cfg); err != nil {
+		if _, err := index.NewHNSW(1, cfg); err != nil {
 			return err
 		}
 		s.hnswCfg = cfg
@@ -300,7 +303,7 @@ func WithSemanticClock(now func() time.Time) SemanticOption {
 func NewSemantic(opts ...SemanticOption) (*Semantic, error) {
 	s := &Semantic{
 		guards:     &Guards{},
-		ttl:        DefaultTTL,
+		ttl:        cache.DefaultTTL,
 		maxEntries: DefaultSemanticMaxEntries,
 		kind:       IndexAuto,
 		hnswAbove:  DefaultHNSWAbove,
@@ -376,7 +379,7 @@ func checkQuestion(q string) error {
 // only when the question is empty ([ErrEmptyQuestion]), the embedder
 // fails, or ctx is done (ctx's error). A namespace with no entries is a
 // miss without embedding the question.
-func (s *Semantic) Lookup(ctx context.Context, ns Namespace, question string) (Hit, bool, error) {
+func (s *Semantic) Lookup(ctx context.Context, ns cache.Namespace, question string) (Hit, bool, error) {
 	if s == nil {
 		return Hit{}, false, nil
 	}
@@ -452,22 +455,34 @@ func (s *Semantic) Lookup(ctx context.Context, ns Namespace, question string) (H
 // question is empty ([ErrEmptyQuestion]) or has nothing to embed
 // ([ErrInvalidVector]), ttl is negative ([ErrInvalidConfig]), the
 // embedder fails, or ctx is done.
-func (s *Semantic) Add(ctx context.Context, ns Namespace, e Entry, ttl time.Duration) error {
-	if err := checkQuestion(e.Question); err != nil {
+func (s *Semantic) Add(ctx context.Context, ns cache.Namespace, e cache.Entry, ttl time.Duration) error {
+	nsID, r, err := s.NewRecord(ctx, ns, e, ttl)
+	if err != nil {
 		return err
 	}
+	return s.Put(nsID, r)
+}
+
+// NewRecord makes the record [Semantic.Add] would add for e in ns, without
+// adding it: it embeds e.Question and sets the expiry from ttl (0 for the
+// tier's TTL). It returns the namespace's [cache.Namespace.ID] with the
+// record, for [Semantic.Put] here and in other replicas.
+func (s *Semantic) NewRecord(ctx context.Context, ns cache.Namespace, e cache.Entry, ttl time.Duration) (string, Record, error) {
+	if err := checkQuestion(e.Question); err != nil {
+		return "", Record{}, err
+	}
 	if ttl < 0 {
-		return configErrorf("negative TTL %v", ttl)
+		return "", Record{}, configErrorf("negative TTL %v", ttl)
 	}
 	if ttl == 0 {
 		ttl = s.ttl
 	}
 	vec, _, err := s.embed(ctx, e.Question)
 	if err != nil {
-		return err
+		return "", Record{}, err
 	}
 	nsID := ns.ID()
-	return s.Put(nsID, Record{ID: KeyIn(nsID, e.Question), Vector: vec, Entry: e, Expires: s.now().Add(ttl)})
+	return nsID, Record{ID: cache.KeyIn(nsID, e.Question), Vector: vec, Entry: e, Expires: s.now().Add(ttl)}, nil
 }
 
 // Put adds a record made elsewhere (another replica's, for example) to
@@ -548,11 +563,11 @@ func (s *Semantic) putLocked(p *partition, r Record, seq uint64) (replaced bool,
 }
 
 // newIndex returns the index for a namespace of n entries.
-func (s *Semantic) newIndex(dim, n int) (VectorIndex, error) {
+func (s *Semantic) newIndex(dim, n int) (index.VectorIndex, error) {
 	if s.kind == IndexHNSW || s.kind == IndexAuto && n > s.hnswAbove {
-		return NewHNSW(dim, s.hnswCfg)
+		return index.NewHNSW(dim, s.hnswCfg)
 	}
-	return NewFlatIndex(dim)
+	return index.NewFlatIndex(dim)
 }
 
 // migrateStep is how many entries each Put copies from a namespace's
@@ -564,7 +579,7 @@ const migrateStep = 4
 // shadow HNSW, which replaces the flat index once complete and the
 // namespace has more than WithHNSWAbove entries. The caller holds p.mu.
 func (s *Semantic) grow(p *partition, seq uint64) {
-	flat, ok := p.index.(*FlatIndex)
+	flat, ok := p.index.(*index.FlatIndex)
 	if !ok || s.kind != IndexAuto {
 		return
 	}
@@ -573,7 +588,7 @@ func (s *Semantic) grow(p *partition, seq uint64) {
 		if n <= s.hnswAbove/2 {
 			return
 		}
-		h, err := NewHNSW(flat.Dimensions(), s.hnswCfg)
+		h, err := index.NewHNSW(flat.Dimensions(), s.hnswCfg)
 		if err != nil {
 			return
 		}
@@ -591,7 +606,7 @@ func (s *Semantic) grow(p *partition, seq uint64) {
 		if r == nil || r.seq > p.shadowSeq {
 			continue // gone, or added to the shadow directly
 		}
-		if vec, exp, ok := flat.get(id); ok {
+		if vec, exp, ok := flat.Get(id); ok {
 			p.shadow.Add(id, vec, exp)
 			k++
 		}
@@ -649,9 +664,9 @@ func (s *Semantic) dropIfEmpty(p *partition) {
 
 // Delete removes the entry for question in namespace ns and reports
 // whether there was one.
-func (s *Semantic) Delete(ns Namespace, question string) bool {
+func (s *Semantic) Delete(ns cache.Namespace, question string) bool {
 	nsID := ns.ID()
-	return s.DeleteID(nsID, KeyIn(nsID, question))
+	return s.DeleteID(nsID, cache.KeyIn(nsID, question))
 }
 
 // DeleteID removes the record with the given id from the namespace with
