@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
-	"time"
 
+	"github.com/companion-go/companion/internal/backoff"
 	openai "github.com/sashabaranov/go-openai"
 )
 
@@ -382,7 +381,7 @@ func (c *Client) poll(ctx context.Context, rep *Report, ids []string, total int)
 		if p.Done == len(ids) {
 			return final, nil
 		}
-		if err := sleep(ctx, jitter(wait)); err != nil {
+		if err := backoff.Sleep(ctx, backoff.Jitter(wait, 0.1)); err != nil {
 			return nil, err
 		}
 		wait = min(wait*3/2, c.cfg.maxPoll)
@@ -418,7 +417,7 @@ func (c *Client) download(ctx context.Context, fileID string, emit func(*Result,
 		if !transient(err) || attempt >= c.cfg.pollRetries {
 			return fmt.Errorf("batch: download %s: %w", fileID, err)
 		}
-		if err := sleep(ctx, jitter(c.cfg.poll)); err != nil {
+		if err := backoff.Sleep(ctx, backoff.Jitter(c.cfg.poll, 0.1)); err != nil {
 			return err
 		}
 	}
@@ -496,21 +495,4 @@ func ctxOr(ctx context.Context, err error) error {
 		return e
 	}
 	return err
-}
-
-// jitter returns d ± 10 %.
-func jitter(d time.Duration) time.Duration {
-	return d + time.Duration((rand.Float64()-0.5)*0.2*float64(d))
-}
-
-// sleep waits d or until ctx is done, and then returns ctx's error.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

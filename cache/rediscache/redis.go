@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/companion-go/companion/cache"
+	"github.com/companion-go/companion/internal/backoff"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -21,16 +21,10 @@ import (
 // costs the turns nothing but their cache hits; after the pause one request
 // probes it again.
 type Store struct {
-	c          redis.UniversalClient
-	prefix     string
-	ttl        time.Duration
-	backoff    time.Duration
-	maxBackoff time.Duration
-
-	mu        sync.Mutex
-	downUntil time.Time
-	pause     time.Duration
-	probing   bool
+	c      redis.UniversalClient
+	prefix string
+	ttl    time.Duration
+	pause  *backoff.Pause
 }
 
 // Config configures [New]. The zero value is valid.
@@ -68,34 +62,35 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 	if cfg.MaxBackoff == 0 {
 		cfg.MaxBackoff = 5 * time.Second
 	}
-	return &Store{c: client, prefix: cfg.Prefix, ttl: cfg.TTL, backoff: cfg.Backoff, maxBackoff: max(cfg.MaxBackoff, cfg.Backoff)}, nil
+	return &Store{c: client, prefix: cfg.Prefix, ttl: cfg.TTL, pause: &backoff.Pause{Base: cfg.Backoff, Max: max(cfg.MaxBackoff, cfg.Backoff)}}, nil
 }
 
 // Get returns the entry stored under key. A value that fails to decode is
-// deleted and reported as [ErrCorrupt].
+// deleted and reported as [cache.ErrCorrupt].
 func (r *Store) Get(ctx context.Context, key string) (cache.Entry, bool, error) {
-	if err := r.admit(); err != nil {
-		return cache.Entry{}, false, err
-	}
 	var get *redis.StringCmd
 	var ttl *redis.DurationCmd
-	_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		get = p.Get(ctx, r.prefix+key)
-		ttl = p.PTTL(ctx, r.prefix+key)
-		return nil
+	err := r.do(ctx, func(ctx context.Context) error {
+		_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			get = p.Get(ctx, r.prefix+key)
+			ttl = p.PTTL(ctx, r.prefix+key)
+			return nil
+		})
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		return err
 	})
+	if err != nil {
+		return cache.Entry{}, false, err
+	}
+	b, err := get.Bytes()
 	if errors.Is(err, redis.Nil) {
-		r.ok()
 		return cache.Entry{}, false, nil
 	}
-	if err != nil {
-		return cache.Entry{}, false, r.fail(ctx, err)
-	}
-	r.ok()
-	b, _ := get.Bytes()
 	e, err := decodeEntry(b)
 	if err != nil {
-		_ = r.c.Del(ctx, r.prefix+key).Err()
+		_ = r.do(ctx, func(ctx context.Context) error { return r.c.Del(ctx, r.prefix+key).Err() })
 		return cache.Entry{}, false, fmt.Errorf("%w (key %s)", err, key)
 	}
 	if d := ttl.Val(); d > 0 {
@@ -106,73 +101,56 @@ func (r *Store) Get(ctx context.Context, key string) (cache.Entry, bool, error) 
 
 // Set stores e under key for ttl (<= 0: the configured TTL).
 func (r *Store) Set(ctx context.Context, key string, e cache.Entry, ttl time.Duration) error {
-	if err := r.admit(); err != nil {
-		return err
-	}
 	if ttl <= 0 {
 		ttl = r.ttl
 	}
-	if err := r.c.Set(ctx, r.prefix+key, encodeEntry(&e), ttl).Err(); err != nil {
-		return r.fail(ctx, err)
-	}
-	r.ok()
-	return nil
+	b := encodeEntry(&e)
+	return r.do(ctx, func(ctx context.Context) error { return r.c.Set(ctx, r.prefix+key, b, ttl).Err() })
 }
 
 // Delete removes the entry under key.
 func (r *Store) Delete(ctx context.Context, key string) error {
-	if err := r.admit(); err != nil {
-		return err
-	}
-	if err := r.c.Del(ctx, r.prefix+key).Err(); err != nil {
-		return r.fail(ctx, err)
-	}
-	r.ok()
-	return nil
+	return r.do(ctx, func(ctx context.Context) error { return r.c.Del(ctx, r.prefix+key).Err() })
 }
 
 // Available reports whether Redis is being asked (false while it is skipped
 // after a failure).
-func (r *Store) Available() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return !time.Now().Before(r.downUntil)
-}
+func (r *Store) Available() bool { return !r.pause.Paused(time.Now()) }
 
-// admit lets a call through unless Redis is paused; after a pause, one call
-// at a time probes it.
-func (r *Store) admit() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.downUntil.IsZero() {
-		return nil
-	}
-	if time.Now().Before(r.downUntil) || r.probing {
+// do runs one call to Redis unless Redis is paused ([cache.ErrUnavailable]
+// then), and returns when the call does or when ctx ends, whichever comes
+// first: go-redis waits for its own read and write timeouts, not for the
+// context, unless the client was built with ContextTimeoutEnabled, so a
+// hung server would otherwise hold the turn for seconds. An abandoned call
+// finishes in the background within the client's timeouts.
+//
+// A failure, or a call still running at ctx's deadline, pauses Redis: a
+// server slower than the caller's deadline is as good as down. A caller
+// that cancels says nothing about Redis.
+func (r *Store) do(ctx context.Context, call func(context.Context) error) error {
+	if !r.pause.Admit(time.Now()) {
 		return cache.ErrUnavailable
 	}
-	r.probing = true
-	return nil
-}
-
-func (r *Store) ok() {
-	r.mu.Lock()
-	r.downUntil, r.pause, r.probing = time.Time{}, 0, false
-	r.mu.Unlock()
-}
-
-// fail records a failure. A cancelled caller says nothing about Redis.
-func (r *Store) fail(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		r.mu.Lock()
-		r.probing = false
-		r.mu.Unlock()
-		return ctx.Err()
+	done := make(chan error, 1)
+	go func() { done <- call(ctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.pause = min(max(r.pause*2, r.backoff), r.maxBackoff)
-	r.downUntil = time.Now().Add(r.pause)
-	r.probing = false
+	switch {
+	case err == nil:
+		r.pause.Success()
+		return nil
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		r.pause.Abandon()
+		return err
+	}
+	r.pause.Failure(time.Now())
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		return fmt.Errorf("cache: redis: no answer within the caller's deadline: %w", err)
+	}
 	return fmt.Errorf("cache: redis: %w", err)
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/companion-go/companion/cache"
+	"github.com/companion-go/companion/internal/backoff"
 	"github.com/companion-go/companion/semantic"
 	"github.com/redis/go-redis/v9"
 )
@@ -168,7 +169,7 @@ func (sh *Shared) apply(ctx context.Context, key string) {
 // follow reads the stream from after id until ctx is done.
 func (sh *Shared) follow(ctx context.Context, id string) {
 	defer close(sh.done)
-	backoff := 50 * time.Millisecond
+	failures := 0
 	for ctx.Err() == nil {
 		streams, err := sh.rc.XRead(ctx, &redis.XReadArgs{Streams: []string{sh.stream, id}, Count: 256, Block: sh.block}).Result()
 		if errors.Is(err, redis.Nil) {
@@ -179,17 +180,13 @@ func (sh *Shared) follow(ctx context.Context, id string) {
 				return
 			}
 			sh.readErrs.Add(1)
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if backoff.Sleep(ctx, backoff.Exponential(50*time.Millisecond, 5*time.Second, failures)) != nil {
 				return
-			case <-t.C:
 			}
-			backoff = min(backoff*2, 5*time.Second)
+			failures++
 			continue
 		}
-		backoff = 50 * time.Millisecond
+		failures = 0
 		for _, st := range streams {
 			for _, m := range st.Messages {
 				id = m.ID
