@@ -5,8 +5,9 @@
 // at its URL. It serves chat completions (JSON, and SSE streams ending in
 // "data: [DONE]"), embeddings, moderations, files and the whole batch
 // lifecycle. Its answers are deterministic functions of the request (a small
-// scripted tutor that knows some physics and maths in English and Chinese),
-// its token counts are real (tiktoken, offline encodings), its latency
-// follows a [Latency] model and it injects [Fault]s on request. It records
-// every request for assertions.
+// scripted tutor that knows some physics and maths in English and Chinese,
+// whose explanations, templates and word lists are data files embedded from
+// tutordata/), its token counts are real (tiktoken, offline encodings), its
+// latency follows a [Latency] model and it injects [Fault]s on request. It
+// records every request for assertions.
 package companiontest

@@ -1,11 +1,17 @@
 package companiontest
 
 import (
+	"bytes"
+	"encoding/json"
+	"flag"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"unicode"
 )
 
@@ -228,8 +234,8 @@ func FuzzSolveEquation(f *testing.F) {
 				t.Fatalf("%q: root %s leaves %s", eq, x, v)
 			}
 		}
-		_ = explainSolution(sol, false)
-		_ = explainSolution(sol, true)
+		_ = tutorScript.explainSolution(sol, false)
+		_ = tutorScript.explainSolution(sol, true)
 	})
 }
 
@@ -244,4 +250,180 @@ func FuzzAnswer(f *testing.F) {
 			t.Fatalf("empty answer for %q", q)
 		}
 	})
+}
+
+// recordFS records the files opened through it.
+type recordFS struct {
+	fs.FS
+	opened map[string]bool
+}
+
+func (r *recordFS) Open(name string) (fs.File, error) {
+	r.opened[name] = true
+	return r.FS.Open(name)
+}
+
+// TestTutorData checks that the embedded content loads, so that
+// mustLoadScript cannot panic, and that no file under tutordata/ is left
+// unread.
+func TestTutorData(t *testing.T) {
+	sub, err := fs.Sub(tutorFiles, "tutordata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recordFS{FS: sub, opened: map[string]bool{}}
+	s, err := loadScript(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := fs.ReadDir(sub, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !rec.opened[e.Name()] {
+			t.Errorf("loadScript does not read tutordata/%s", e.Name())
+		}
+	}
+	if len(s.science) == 0 || len(s.maths) == 0 || len(s.replies.Socratic) == 0 || len(s.stopwords) == 0 {
+		t.Errorf("script lacks content: %d science and %d maths topics, %d Socratic replies, %d stopwords",
+			len(s.science), len(s.maths), len(s.replies.Socratic), len(s.stopwords))
+	}
+	for _, topics := range [][]*topic{s.science, s.maths} {
+		for _, tp := range topics {
+			if (tp.compute != nil) != (computes[tp.Name] != nil) {
+				t.Errorf("topic %q is not bound to its compute function", tp.Name)
+			}
+		}
+	}
+	if !stopwords["the"] || stopwords["newton"] {
+		t.Errorf("stopwords: the %v, newton %v", stopwords["the"], stopwords["newton"])
+	}
+}
+
+// TestTutorDataErrors checks that loadScript rejects malformed content,
+// each case changing one file of the embedded content.
+func TestTutorDataErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, old, new, want string
+	}{
+		{"unknown field", "topics.json", `"name": "newton1",`, `"name": "newton1", "nmae": "x",`, `unknown field "nmae"`},
+		{"empty text", "replies.json", `"noKeywords": "this topic"`, `"noKeywords": ""`, "noKeywords is missing or empty"},
+		{"missing list", "units.json", `"milliampere": ["ma", "毫安"],`, ``, "milliampere is missing or empty"},
+		{"missing text", "worked.json", `J.",
+    "zh": "代入你的数据：Ek = ½ × {m} kg × ({v} m/s)² = {E} J。"`, `J."`, "kinetic.zh is missing or empty"},
+		{"text of the wrong type", "solutions.json", `"en": "Let's solve {eq} step by step."`, `"en": {"text": "Let's solve {eq} step by step."}`, "a text must be a string or an array of strings"},
+		{"malformed placeholder", "worked.json", `= {E} J.`, `= {E J.`, "kinetic.en: malformed placeholder"},
+		{"stray brace", "solutions.json", `So {x} = {root}.`, `So {x} = root}.`, "malformed placeholder"},
+		{"data after the value", "units.json", "]\n}\n", "]\n}\n{}\n", "data after the top-level value"},
+		{"upper-case phrase", "topics.json", `"inertia", `, `"Inertia", `, `phrase "Inertia" is not in lower case`},
+		{"two topics with a name", "topics.json", `"name": "newton3"`, `"name": "newton1"`, `two topics are named "newton1"`},
+		{"compute without its topic", "topics.json", `"name": "kinetic"`, `"name": "kinetics"`, `no topic "kinetic"`},
+		{"operator without its symbol", "operators.json", `[" times ", " * "]`, `[" times "]`, "is not a [word, operator] pair"},
+		{"duplicate stopword", "stopwords.txt", "\nthe\n", "\nthe\nthe\n", `stopwords.txt:`},
+		{"missing file", "stopwords.txt", "", "", "stopwords.txt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			if err := fs.WalkDir(tutorFiles, "tutordata", func(path string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				data, err := fs.ReadFile(tutorFiles, path)
+				fsys[strings.TrimPrefix(path, "tutordata/")] = &fstest.MapFile{Data: data}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.old == "" {
+				delete(fsys, tc.file)
+			} else {
+				data := string(fsys[tc.file].Data)
+				if !strings.Contains(data, tc.old) {
+					t.Fatalf("%s does not contain %q", tc.file, tc.old)
+				}
+				fsys[tc.file].Data = []byte(strings.Replace(data, tc.old, tc.new, 1))
+			}
+			_, err := loadScript(fsys)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("loadScript: %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFill(t *testing.T) {
+	for _, tc := range []struct {
+		tmpl string
+		args []string
+		want string
+	}{
+		{"F = {m} × {a} = {F}", []string{"m", "2", "a", "3", "F", "6"}, "F = 2 × 3 = 6"},
+		{"{x}₁ = {x}₂", []string{"x", "y"}, "y₁ = y₂"},
+		{"{a} and {b}", []string{"a", "{b}", "b", "2"}, "{b} and 2"}, // values are not searched
+		{"{unknown} {a", []string{"a", "1"}, "{unknown} {a"},
+		{"no placeholder", nil, "no placeholder"},
+	} {
+		if got := fill(tc.tmpl, tc.args...); got != tc.want {
+			t.Errorf("fill(%q, %q) = %q, want %q", tc.tmpl, tc.args, got, tc.want)
+		}
+	}
+}
+
+var updateAnswers = flag.Bool("update-answers", false, "rewrite testdata/tutor_answers.json with the current answers")
+
+// TestAnswerUnchanged compares answers with those in
+// testdata/tutor_answers.json, recorded before the tutor's content moved
+// from Go literals to tutordata/: questions on every topic, every worked
+// example, every kind of equation and every Socratic reply, in English and
+// Chinese. A deliberate change of content rewrites the file with
+// -update-answers.
+func TestAnswerUnchanged(t *testing.T) {
+	const path = "testdata/tutor_answers.json"
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Q string `json:"q"`
+		A string `json:"a"`
+	}
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 50 {
+		t.Fatalf("%s has only %d answers", path, len(cases))
+	}
+	if *updateAnswers {
+		var b bytes.Buffer
+		b.WriteString("[\n")
+		for i, c := range cases {
+			q, _ := marshalNoEscape(c.Q)
+			a, _ := marshalNoEscape(Answer(c.Q))
+			fmt.Fprintf(&b, "  {\"q\": %s, \"a\": %s}", q, a)
+			if i < len(cases)-1 {
+				b.WriteString(",")
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("]\n")
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	for _, c := range cases {
+		if got := Answer(c.Q); got != c.A {
+			t.Errorf("Answer(%q) changed:\n got %q\nwant %q", c.Q, got, c.A)
+		}
+	}
+}
+
+// marshalNoEscape encodes s as a JSON string without escaping <, > and &.
+func marshalNoEscape(s string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(s)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
 }
