@@ -225,3 +225,95 @@ func FuzzGuard(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseWords: no panic on any list; a list either parses or gives a
+// *ParseError with its line; what parses compiles, or gives a
+// *ConfigError; and the load report has one entry per parsed entry.
+//
+//	go test -run '^$' -fuzz FuzzParseWords -fuzztime 20s ./moderation/
+func FuzzParseWords(f *testing.F) {
+	for _, s := range []string{
+		"idiot\tinsult\tmedium\n", "13.\tfault\n", "a\tb\tlow\texact,digits\n", "x\t\t\t\n", "\t\n",
+		"Idiot\t\thigh\nＩＤＩＯＴ\t\tlow\n", "# c\n\n性\tzh\tlow\n", "a\tb\tc\td\te\n", "\xff\n", "911\t\t\tdigits\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		ws, err := ParseWords(strings.NewReader(list))
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.Line < 1 {
+				t.Fatalf("%q: %v", list, err)
+			}
+			return
+		}
+		m, err := NewMatcher(ws, nil)
+		if err != nil {
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("%q: %v", list, err)
+			}
+			return
+		}
+		r := m.Report()
+		if len(r.Entries) != len(ws) || r.Kept+r.Merged+r.Refused != len(ws) || m.Len() != r.Kept {
+			t.Fatalf("%q: report %+v for %d entries", list, r, len(ws))
+		}
+		for _, e := range r.Entries {
+			if e.Status == Merged && (e.Into < 0 || e.Into >= len(ws) || r.Entries[e.Into].Status != Kept) {
+				t.Fatalf("%q: entry %+v merged into a entry not kept", list, e)
+			}
+		}
+		m.Find(list)
+	})
+}
+
+// FuzzInflectedForms: every regular form of a word (letters only) that
+// is listed is found in any context that ends the word, as that word,
+// whole and through the stream guard.
+//
+//	go test -run '^$' -fuzz FuzzInflectedForms -fuzztime 20s ./moderation/
+func FuzzInflectedForms(f *testing.F) {
+	for _, w := range []string{"idiot", "crybaby", "hate", "die", "stab", "box", "wolf", "wife", "hero", "quiz", "see"} {
+		f.Add(w, "They said", ", really.", uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, word, before, after string, which uint8) {
+		w := strings.ToLower(word)
+		if !asciiWord(w) || len(w) < 2 || len(w) > 20 {
+			return
+		}
+		forms := regularForms(w)
+		if len(forms) == 0 {
+			return
+		}
+		fm := forms[int(which)%len(forms)]
+		form := fm.stem + fm.suffix
+		m, err := NewMatcher([]Entry{{Term: w, Severity: High}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := before + "，" + form + "，" + after
+		start := len(before) + len("，")
+		found := false
+		for _, h := range m.Find(text) {
+			if h.Term == w && h.Start == start && h.End == start+len(form) {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("%q: form %q not found in %q: %+v", w, form, text, m.Find(text))
+		}
+		p, err := NewPipeline(WithMatcher(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var chunks []string // pieces of n bytes, which may cut a character
+		for s, n := text, 1+int(which)%5; len(s) > 0; s = s[min(n, len(s)):] {
+			chunks = append(chunks, s[:min(n, len(s))])
+		}
+		out, _, err := streamThrough(p.NewGuard(Format{}), chunks)
+		if !errors.Is(err, ErrBlocked) || len(out) > start {
+			t.Fatalf("%q streamed: out %q, err %v", text, out, err)
+		}
+	})
+}

@@ -18,7 +18,11 @@ import (
 // whose allow-list context has not arrived yet ("想死" waits to see whether
 // "你了" follows). Everything before that is released at once, masked where
 // a Mask hit lies. A Block hit stops the guard with a [*BlockedError]
-// before any of its text is released.
+// before any of its text is released. That error may come from Finish
+// rather than Push: a word at the very end of the answer ("… you idiot")
+// is only settled when Finish says no letter follows it (it might still
+// have been "idiotic"), so a stream's consumer must treat a
+// [*BlockedError] from Finish like one from Push.
 //
 // The other checks (validators, [*Remote], [WithChecker]) need the whole
 // answer and run in Finish: a Block from them ends the stream with a
@@ -117,6 +121,13 @@ func (g *Guard) Finish(ctx context.Context) (string, Verdict, error) {
 	}
 	return g.release(text, len(text)), v, nil
 }
+
+// Released returns how many bytes of the pushed text the guard has
+// released so far: the offset in the original text, in the same bytes as
+// [Finding].Start and End, up to which the stream has been shown. (A
+// masked span is released as one '*' per visible character, so the text
+// returned may be shorter than that.)
+func (g *Guard) Released() int { return g.released }
 
 // Held returns how many characters the guard holds back now: pushed but
 // not yet released.

@@ -23,6 +23,16 @@ type Entry struct {
 	// Action overrides what a hit does. Default Allow (the zero value):
 	// the severity decides (see [Severity.Action]).
 	Action Action
+	// Exact makes the term match only as listed: without its inflected
+	// forms (a Latin-script term; see inflect.go) and inside the compounds
+	// of lexicon/zh_compounds.txt too (a Chinese term). Default false.
+	Exact bool
+	// Digits lets a term of digits only ("911") be matched; without it
+	// [NewMatcher] refuses such a term (see [LoadReport]). Default false.
+	Digits bool
+	// Defaulted is set by [ParseWords] when the line gave no severity and
+	// High was assumed; the load report warns about it.
+	Defaulted bool
 }
 
 func (e Entry) action() Action {
@@ -38,12 +48,14 @@ type Match struct {
 	// span covers everything the hit was read from, separators and
 	// invisible characters inside it included.
 	Start, End int
-	// Entry is the listed term that matched.
+	// Entry is the listed term that matched, as listed (for merged
+	// duplicates, the entry that won; see [LoadReport]).
 	Entry Entry
-	// Term is the entry's term in normalized form.
+	// Term is the entry's term in normalized form. An inflected form
+	// ("idiots") reports the listed term ("idiot").
 	Term string
 
-	id int32 // the term's id in its Matcher
+	id int32 // the id of the pattern that matched, in its Matcher
 }
 
 // maxTermBytes bounds a normalized term, and so what a stream holds back.
@@ -62,16 +74,29 @@ type Matcher struct {
 	ac      *automaton
 	terms   []term
 	entries []Entry
-	maxLen  int       // the longest normalized term, in bytes
+	maxLen  int       // the longest normalized term or form, in bytes
+	report  *LoadReport
 	pool    sync.Pool // *scanner
 }
 
+// term is a pattern of the automaton: a listed term, an irregular form
+// of one, or the stem that regular inflections of one begin with.
 type term struct {
-	norm         string
-	entry        int
+	norm         string // the pattern
+	entry        int    // index in Matcher.entries of the term a bare hit reports, -1 when a bare hit is none
+	report       string // that term, normalized
 	needL, needR bool
+	infl         []infl // the suffixes that make inflected forms of listed terms from this pattern
 	allow        []allowRef
 	maxLeft      int // the largest offset of this term in an allow entry, in bytes
+}
+
+// infl is a regular inflection that begins with a pattern: the suffix
+// after it and the listed term it is a form of.
+type infl struct {
+	suffix string
+	entry  int
+	report string
 }
 
 // allowRef is an allow-list entry (normalized, separators kept) that
@@ -86,13 +111,21 @@ type allowRef struct {
 // a hit that lies inside an occurrence of one is dropped. They match
 // contiguously on the normalized text, separators not seen through.
 //
+// A list loads as users have it: entries that normalize alike are merged
+// (the stronger action wins, then the higher severity, then the first),
+// and a term of digits only is refused unless its Entry.Digits is set;
+// [Matcher.Report] tells what became of each entry, with its normalized
+// form and warnings. Latin-script terms also match their inflected forms
+// unless Entry.Exact is set (see inflect.go); Chinese terms do not match
+// inside the ordinary compounds of the embedded lexicon/zh_compounds.txt
+// ("性" not in "性质" or "女性"; see compound.go).
+//
 // It returns a [*ConfigError] for an empty term, an invalid severity or
-// action, a term longer than 256 bytes once normalized, or two entries
-// that normalize to the same term.
+// action, or a term longer than 256 bytes once normalized.
 func NewMatcher(words []Entry, allow []string) (*Matcher, error) {
-	m := &Matcher{entries: slices.Clone(words)}
-	seen := make(map[string]int, len(words))
-	norms := make([]string, 0, len(words))
+	m := &Matcher{}
+	rep := &LoadReport{Entries: make([]LoadedEntry, len(words))}
+	byNorm := make(map[string]int, len(words)) // normalized term → index into words of the entry kept
 	for i, e := range words {
 		field := fmt.Sprintf("words[%d]", i)
 		if e.Severity < Low || e.Severity > High {
@@ -108,21 +141,93 @@ func NewMatcher(words []Entry, allow []string) (*Matcher, error) {
 		case len(n) > maxTermBytes:
 			return nil, &ConfigError{Field: field, Reason: fmt.Sprintf("term longer than %d bytes", maxTermBytes)}
 		}
-		if j, dup := seen[n]; dup {
-			return nil, &ConfigError{Field: field, Reason: fmt.Sprintf("term %q is words[%d] again", e.Term, j)}
+		warn, digits := entryWarnings(e, n)
+		le := LoadedEntry{Index: i, Term: e.Term, Norm: n, Into: -1, Warnings: warn}
+		switch j, dup := byNorm[n]; {
+		case digits && !e.Digits:
+			le.Status = Refused
+		case !dup:
+			byNorm[n] = i
+		case stronger(e, words[j]):
+			// This one wins: the one kept so far is folded into it.
+			prev := &rep.Entries[j]
+			prev.Status, prev.Into = Merged, i
+			prev.Warnings = append(prev.Warnings, fmt.Sprintf("same term as words[%d], which wins", i))
+			le.Warnings = append(le.Warnings, fmt.Sprintf("same term as words[%d]: this one wins", j))
+			for k := range rep.Entries[:i] {
+				if o := &rep.Entries[k]; o.Status == Merged && o.Into == j {
+					o.Into = i
+				}
+			}
+			byNorm[n] = i
+		default:
+			le.Status, le.Into = Merged, j
+			le.Warnings = append(le.Warnings, fmt.Sprintf("same term as words[%d], which wins", j))
 		}
-		seen[n] = i
-		first, _ := utf8.DecodeRuneInString(n)
-		last, _ := utf8.DecodeLastRuneInString(n)
-		m.terms = append(m.terms, term{
-			norm: n, entry: i,
-			needL: isWordKind(classify(first)), needR: isWordKind(classify(last)),
-		})
-		norms = append(norms, n)
-		m.maxLen = max(m.maxLen, len(n))
+		rep.Entries[i] = le
+	}
+
+	// The patterns: each kept term, then the forms of each.
+	ids := map[string]int32{}
+	pattern := func(p string) *term {
+		id, ok := ids[p]
+		if !ok {
+			first, _ := utf8.DecodeRuneInString(p)
+			last, _ := utf8.DecodeLastRuneInString(p)
+			id = int32(len(m.terms))
+			ids[p] = id
+			m.terms = append(m.terms, term{
+				norm: p, entry: -1,
+				needL: isWordKind(classify(first)), needR: isWordKind(classify(last)),
+			})
+			m.maxLen = max(m.maxLen, len(p))
+		}
+		return &m.terms[id]
+	}
+	var kept []int // indices into words, in order
+	for i := range words {
+		if rep.Entries[i].Status == Kept {
+			kept = append(kept, i)
+			rep.Kept++
+			t := pattern(rep.Entries[i].Norm)
+			t.entry, t.report = len(m.entries), t.norm
+			m.entries = append(m.entries, words[i])
+		} else if rep.Entries[i].Status == Merged {
+			rep.Merged++
+		} else {
+			rep.Refused++
+		}
+	}
+	for k, i := range kept {
+		if words[i].Exact {
+			continue
+		}
+		n := rep.Entries[i].Norm
+		regular, irregular := phraseForms(n)
+		for _, f := range irregular {
+			if id, ok := ids[f]; ok && m.terms[id].entry >= 0 || len(f) > maxTermBytes {
+				continue // a listed term, or another's form: that one reports it
+			}
+			t := pattern(f)
+			t.entry, t.report = k, n
+		}
+		for _, f := range regular {
+			if id, ok := ids[f.stem+f.suffix]; ok && m.terms[id].entry >= 0 || len(f.stem)+len(f.suffix) > maxTermBytes {
+				continue
+			}
+			t := pattern(f.stem)
+			t.infl = append(t.infl, infl{suffix: f.suffix, entry: k, report: n})
+			m.maxLen = max(m.maxLen, len(f.stem)+len(f.suffix))
+		}
+	}
+	norms := make([]string, len(m.terms))
+	for i, t := range m.terms {
+		norms[i] = t.norm
 	}
 	m.ac = buildAutomaton(norms)
+	m.report = rep
 
+	allow = append(slices.Clone(allow), m.compoundAllow(kept, words)...)
 	for i, a := range allow {
 		n := strings.Trim(normalizeKeep(a), " ")
 		if n == "" {
@@ -152,10 +257,24 @@ func NewMatcher(words []Entry, allow []string) (*Matcher, error) {
 	return m, nil
 }
 
+// stronger reports whether entry a wins over entry b for the same term:
+// the stronger action, then the higher severity.
+func stronger(a, b Entry) bool {
+	if a.action() != b.action() {
+		return a.action() > b.action()
+	}
+	return a.Severity > b.Severity
+}
+
+// Report returns what NewMatcher made of each entry of the word list. The
+// report is shared: do not modify it.
+func (m *Matcher) Report() *LoadReport { return m.report }
+
 func isWordKind(k uint8) bool { return k == kWord || k == kDigit }
 
-// Len returns the number of listed terms.
-func (m *Matcher) Len() int { return len(m.terms) }
+// Len returns the number of listed terms matched (merged and refused
+// entries not counted, inflected forms neither).
+func (m *Matcher) Len() int { return len(m.entries) }
 
 // Find returns the hits in text, in order of their start. Hits of different
 // terms may overlap.
@@ -219,7 +338,7 @@ func (m *Matcher) findings(hits []Match) []Finding {
 func (m *Matcher) finding(h Match) Finding {
 	return Finding{
 		Check: "word", Category: h.Entry.Category, Action: h.Entry.action(),
-		Start: h.Start, End: h.End, Term: h.Term, Severity: h.Entry.Severity,
+		Start: h.Start, End: h.End, Term: h.Term, Listed: h.Entry.Term, Severity: h.Entry.Severity,
 	}
 }
 
@@ -263,13 +382,11 @@ func (s *scanner) advance(text string, eof bool) {
 	s.consumed = s.n.feed(text, s.consumed, eof)
 	out := s.n.out
 
-	// Hits that waited for the character after them.
+	// Hits that waited for the characters after them.
 	if len(s.waitRight) > 0 {
 		keep := s.waitRight[:0]
 		for _, h := range s.waitRight {
-			if h.end < len(out) || eof {
-				s.settleRight(h)
-			} else {
+			if !(h.end < len(out) || eof) || !s.settleRight(h) {
 				keep = append(keep, h)
 			}
 		}
@@ -310,28 +427,79 @@ func (s *scanner) hitAt(end int, st uint32) {
 			}
 		}
 		h := rawHit{start: start, end: end, term: id}
-		if t.needR && end == len(out) && !s.eof {
+		if t.needR && end == len(out) && !s.eof || !s.settleRight(h) {
 			s.waitRight = append(s.waitRight, h)
-			continue
 		}
-		s.settleRight(h)
 	}
 }
 
-// settleRight checks a hit's right word boundary, then the allow-list.
-func (s *scanner) settleRight(h rawHit) {
+// settleRight checks a hit's right word boundary, or the inflection that
+// follows it, then the allow-list. It returns false when the text so far
+// cannot tell yet: the hit waits for more.
+func (s *scanner) settleRight(h rawHit) bool {
 	t := &s.m.terms[h.term]
 	out := s.n.out
+	entry, report, end := t.entry, t.report, h.end
 	if t.needR && h.end < len(out) {
 		r, _ := utf8.DecodeRune(out[h.end:])
 		if isWordKind(normKind(r)) {
-			return
+			if len(t.infl) == 0 {
+				return true
+			}
+			f, wait := s.inflected(t, h.end)
+			if wait {
+				return false
+			}
+			if f == nil {
+				return true
+			}
+			entry, report, end = f.entry, f.report, h.end+len(f.suffix)
 		}
 	}
+	if entry < 0 {
+		return true // a stem, not followed by one of its suffixes
+	}
 	s.settleAllow(Match{
-		Start: s.n.origStart(h.start), End: s.n.origEnd(h.end),
-		Entry: s.m.entries[t.entry], Term: t.norm, id: h.term,
+		Start: s.n.origStart(h.start), End: s.n.origEnd(end),
+		Entry: s.m.entries[entry], Term: report, id: h.term,
 	})
+	return true
+}
+
+// inflected returns the longest inflection of t whose suffix follows a hit
+// of t that ends at normalized offset end and ends a word there; nil when
+// none does, and wait when more text may still decide.
+func (s *scanner) inflected(t *term, end int) (f *infl, wait bool) {
+	rest := s.n.out[end:]
+	for i := range t.infl {
+		c := &t.infl[i]
+		k := len(c.suffix)
+		switch {
+		case len(rest) < k:
+			if !s.eof && string(rest) == c.suffix[:len(rest)] {
+				wait = true
+			}
+			continue
+		case string(rest[:k]) != c.suffix:
+			continue
+		case len(rest) == k:
+			if !s.eof {
+				wait = true
+				continue
+			}
+		default:
+			if r, _ := utf8.DecodeRune(rest[k:]); isWordKind(normKind(r)) {
+				continue
+			}
+		}
+		if f == nil || k > len(f.suffix) {
+			f = c
+		}
+	}
+	if wait {
+		return nil, true
+	}
+	return f, false
 }
 
 // settleAllow drops a hit that an allow-list entry covers, keeps it when
@@ -422,10 +590,15 @@ func normKind(r rune) uint8 {
 }
 
 // ParseWords reads a word list: one entry a line,
-// "term<TAB>category<TAB>severity", severity one of low, medium, high
-// (default high when the field is missing; the category defaults to "").
-// Blank lines and lines starting with '#' are skipped. It returns a
-// [*ParseError] for a malformed line.
+// "term<TAB>category<TAB>severity<TAB>options". Only the term is
+// required. The category defaults to "". The severity is one of low,
+// medium, high; when the field is missing or empty, High is assumed (a
+// term someone listed blocks rather than passes) and the entry's
+// Defaulted is set, so that [Matcher.Report] warns about it. The options
+// are comma-separated words: "exact" sets Entry.Exact (no inflected forms,
+// no compound lexicon), "digits" sets Entry.Digits (a term of digits only
+// is matched). Blank lines and lines starting with '#' are skipped. It
+// returns a [*ParseError] for a malformed line.
 func ParseWords(r io.Reader) ([]Entry, error) {
 	var out []Entry
 	sc := bufio.NewScanner(r)
@@ -440,10 +613,10 @@ func ParseWords(r io.Reader) ([]Entry, error) {
 			return nil, &ParseError{Line: line, Reason: "invalid UTF-8"}
 		}
 		f := strings.Split(s, "\t")
-		if len(f) > 3 {
-			return nil, &ParseError{Line: line, Reason: "more than 3 tab-separated fields"}
+		if len(f) > 4 {
+			return nil, &ParseError{Line: line, Reason: "more than 4 tab-separated fields"}
 		}
-		e := Entry{Term: strings.TrimSpace(f[0]), Severity: High}
+		e := Entry{Term: strings.TrimSpace(f[0]), Severity: High, Defaulted: true}
 		if e.Term == "" {
 			return nil, &ParseError{Line: line, Reason: "empty term"}
 		}
@@ -452,14 +625,28 @@ func ParseWords(r io.Reader) ([]Entry, error) {
 		}
 		if len(f) > 2 {
 			switch strings.ToLower(strings.TrimSpace(f[2])) {
+			case "":
 			case "low":
-				e.Severity = Low
+				e.Severity, e.Defaulted = Low, false
 			case "medium":
-				e.Severity = Medium
+				e.Severity, e.Defaulted = Medium, false
 			case "high":
-				e.Severity = High
+				e.Severity, e.Defaulted = High, false
 			default:
 				return nil, &ParseError{Line: line, Reason: fmt.Sprintf("unknown severity %q", f[2])}
+			}
+		}
+		if len(f) > 3 {
+			for _, o := range strings.Split(f[3], ",") {
+				switch strings.ToLower(strings.TrimSpace(o)) {
+				case "":
+				case "exact":
+					e.Exact = true
+				case "digits":
+					e.Digits = true
+				default:
+					return nil, &ParseError{Line: line, Reason: fmt.Sprintf("unknown option %q", o)}
+				}
 			}
 		}
 		out = append(out, e)

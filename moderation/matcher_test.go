@@ -116,7 +116,6 @@ func TestNewMatcherErrors(t *testing.T) {
 		{words: []Entry{{Term: " .-. ", Severity: Low}}},
 		{words: []Entry{{Term: "x"}}},
 		{words: []Entry{{Term: "x", Severity: Low, Action: Action(9)}}},
-		{words: []Entry{{Term: "Idiot", Severity: Low}, {Term: "ＩＤＩＯＴ", Severity: High}}},
 		{words: []Entry{{Term: strings.Repeat("长", 100), Severity: Low}}},
 		{words: []Entry{{Term: "x", Severity: Low}}, allow: []string{"\u200b"}},
 	} {
@@ -133,15 +132,22 @@ func TestNewMatcherErrors(t *testing.T) {
 }
 
 func TestParseWords(t *testing.T) {
-	ws, err := ParseWords(strings.NewReader("# comment\n\nidiot\tinsult\tmedium\r\nbad\n赌球\tgambling\tLOW\n"))
+	ws, err := ParseWords(strings.NewReader("# comment\n\nidiot\tinsult\tmedium\r\nbad\n赌球\tgambling\tLOW\n" +
+		"911\tx\t\tdigits\njerk\tinsult\tlow\texact, digits\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Entry{{"idiot", "insult", Medium, Allow}, {"bad", "", High, Allow}, {"赌球", "gambling", Low, Allow}}
+	want := []Entry{
+		{Term: "idiot", Category: "insult", Severity: Medium},
+		{Term: "bad", Severity: High, Defaulted: true},
+		{Term: "赌球", Category: "gambling", Severity: Low},
+		{Term: "911", Category: "x", Severity: High, Defaulted: true, Digits: true},
+		{Term: "jerk", Category: "insult", Severity: Low, Exact: true, Digits: true},
+	}
 	if !slices.Equal(ws, want) {
 		t.Errorf("ParseWords = %+v, want %+v", ws, want)
 	}
-	for _, bad := range []string{"x\ty\tsevere\n", "\tinsult\tlow\n", "a\tb\tlow\textra\n", "ok\n\xff\n"} {
+	for _, bad := range []string{"x\ty\tsevere\n", "\tinsult\tlow\n", "a\tb\tlow\tloud\n", "a\tb\tlow\texact\tmore\n", "ok\n\xff\n"} {
 		_, err := ParseWords(strings.NewReader(bad))
 		var pe *ParseError
 		if !errors.As(err, &pe) || !errors.Is(err, ErrInvalidList) || pe.Line < 1 {

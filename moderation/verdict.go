@@ -108,9 +108,14 @@ type Finding struct {
 	// Start and End delimit the finding in the text, in bytes; both are 0
 	// for a finding about the whole text. A Mask finding always has a span.
 	Start, End int
-	// Term is the listed term of a word-list hit, in its normalized form.
-	// It is not part of String, so logs of reasons do not repeat it.
+	// Term is the listed term of a word-list hit, in its normalized form
+	// (an inflected form reports the term it is a form of). It is not part
+	// of String, so logs of reasons do not repeat it.
 	Term string
+	// Listed is the term of a word-list hit as the list has it
+	// ([Entry].Term), before normalization: "ＩＤＩＯＴ" or "13." where Term
+	// is "idiot" or "13".
+	Listed string
 	// Severity is the listed term's severity, 0 for other findings.
 	Severity Severity
 	// Err is the failure behind a finding of a check that could not be
