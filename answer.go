@@ -69,6 +69,9 @@ type Answer struct {
 	// Coalesced reports an answer shared with a concurrent turn that asked
 	// the same question; that turn was billed (Usage is zero here).
 	Coalesced bool
+	// Attempts is how many upstream attempts the answer took (see
+	// [RetryPolicy]); 0 for a cache hit or a coalesced answer.
+	Attempts int
 	// Verdict is post-processing's verdict: Allow, possibly with reasons
 	// (flags), or Rewrite when Text was rewritten. A blocked answer is
 	// returned as a [*BlockedError] instead.

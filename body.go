@@ -5,6 +5,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
+
+	"github.com/companion-go/companion/transport"
 )
 
 // watchDoer is the go-openai HTTPDoer of a Companion: the host's client,
@@ -13,9 +16,11 @@ import (
 // not valid JSON. go-openai reports both as io.ErrUnexpectedEOF.
 type watchDoer struct{ hc *http.Client }
 
-// bodyWatch records how a response body ended.
+// bodyWatch records how a response body ended, and what an error
+// response asked of the client.
 type bodyWatch struct {
-	err error // the first read error other than io.EOF
+	err        error         // the first read error other than io.EOF
+	retryAfter time.Duration // an error response's wait, 0 if it named none
 }
 
 type bodyWatchKey struct{}
@@ -26,6 +31,9 @@ func (d watchDoer) Do(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	if w, ok := req.Context().Value(bodyWatchKey{}).(*bodyWatch); ok {
+		if resp.StatusCode >= 400 {
+			w.retryAfter, _ = transport.RetryAfter(resp.Header, time.Now())
+		}
 		resp.Body = &watchedBody{ReadCloser: resp.Body, w: w}
 	}
 	return resp, nil
@@ -58,5 +66,10 @@ func classifyBody(ctx context.Context, err error, w *bodyWatch) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) && w.err == nil && ctx.Err() == nil {
 		return &UpstreamError{Kind: ErrMalformedResponse, Err: err}
 	}
-	return classify(ctx, err)
+	err = classify(ctx, err)
+	var ue *UpstreamError
+	if errors.As(err, &ue) && ue.StatusCode >= 400 {
+		ue.RetryAfter = w.retryAfter
+	}
+	return err
 }

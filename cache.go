@@ -21,7 +21,7 @@ import (
 // no cache. It replaces [WithCache].
 func WithExactCache(s cache.Store) Option {
 	return optionFunc(func(c *config) {
-		if s == nil {
+		if isNil(s) {
 			c.errs = append(c.errs, &ConfigError{Option: "WithExactCache", Reason: "nil store"})
 			return
 		}
@@ -45,7 +45,7 @@ type SemanticCache interface {
 // exact key captures. Default: none. It replaces [WithCache].
 func WithSemanticCache(s SemanticCache) Option {
 	return optionFunc(func(c *config) {
-		if s == nil {
+		if isNil(s) {
 			c.errs = append(c.errs, &ConfigError{Option: "WithSemanticCache", Reason: "nil tier"})
 			return
 		}
@@ -134,6 +134,7 @@ type answerCache struct {
 	exact    cache.Store
 	semantic SemanticCache
 	ttl      time.Duration
+	timeouts CacheTimeouts
 	tel      *telemetry
 }
 
@@ -152,7 +153,9 @@ func (a *answerCache) Lookup(ctx context.Context, q *Question) (CacheHit, bool, 
 	ns := namespace(q)
 	var exactErr error
 	if a.exact != nil {
-		e, ok, err := a.exact.Get(ctx, cache.Key(ns, q.Text))
+		ectx, cancel := context.WithTimeout(ctx, a.timeouts.Lookup)
+		e, ok, err := a.exact.Get(ectx, cache.Key(ns, q.Text))
+		cancel()
 		a.tel.lookup(ctx, "exact", result(ok, err))
 		if ok {
 			src := SourceExact
@@ -168,7 +171,9 @@ func (a *answerCache) Lookup(ctx context.Context, q *Question) (CacheHit, bool, 
 	if a.semantic == nil || len(q.History) > 0 {
 		return CacheHit{}, false, exactErr
 	}
-	h, ok, err := a.semantic.Lookup(ctx, ns, q.Text)
+	sctx, cancel := context.WithTimeout(ctx, a.timeouts.SemanticLookup)
+	h, ok, err := a.semantic.Lookup(sctx, ns, q.Text)
+	cancel()
 	a.tel.lookup(ctx, "semantic", result(ok, err))
 	if !ok {
 		return CacheHit{}, false, errors.Join(exactErr, err)
@@ -186,6 +191,8 @@ func (a *answerCache) Store(ctx context.Context, q *Question, ans *Answer) error
 		Answer: ans.Text, Question: q.Text, Model: ans.Model, Created: time.Now(),
 		PromptTokens: ans.Usage.PromptTokens, CompletionTokens: ans.Usage.CompletionTokens,
 	}
+	ctx, cancel := context.WithTimeout(ctx, a.timeouts.Store)
+	defer cancel()
 	var errs []error
 	if a.exact != nil {
 		if err := a.exact.Set(ctx, cache.Key(ns, q.Text), e, a.ttl); !errors.Is(err, cache.ErrUnavailable) {

@@ -57,20 +57,7 @@ func (c *Companion) rawCompletion(ctx context.Context, t *turn) (openai.ChatComp
 	if err := ctx.Err(); err != nil {
 		return openai.ChatCompletionResponse{}, err
 	}
-	release, err := c.acquire(ctx, t, 0)
-	if err != nil {
-		return openai.ChatCompletionResponse{}, err
-	}
-	s := time.Now()
-	uctx, span := c.upstreamSpan(ctx, t)
-	wctx, w := watch(uctx)
-	resp, err := c.client.CreateChatCompletion(wctx, t.req)
-	release()
-	if err != nil {
-		err = classifyBody(ctx, err, w)
-	}
-	c.tel.upstream(ctx, t.req.Model, time.Since(s), usageOf(resp.Usage), err)
-	end(span, err)
+	resp, err := c.complete(ctx, t)
 	if err != nil {
 		return openai.ChatCompletionResponse{}, err
 	}
@@ -115,6 +102,9 @@ func (c *Companion) CreateChatCompletionStream(ctx context.Context, req openai.C
 
 // rawTurn checks a chat completion request and makes a turn of it.
 func (c *Companion) rawTurn(req openai.ChatCompletionRequest) (*turn, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
 	if req.Model == "" {
 		req.Model = c.model
 	}

@@ -24,13 +24,18 @@ package companion
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"sync/atomic"
 
+	"sync"
+	"time"
+
+	"github.com/companion-go/companion/prompt"
 	"github.com/companion-go/companion/transport"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
-	"sync"
-	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -50,6 +55,9 @@ type Companion struct {
 	coalesce bool
 	flights  flights
 	sflights streamFlights
+	retry    *retrier
+	idle     time.Duration // WithStreamIdleTimeout, 0 for none
+	closed   atomic.Bool
 	counters cacheCounters
 	tel      *telemetry
 	prices   Prices
@@ -60,7 +68,10 @@ type Companion struct {
 // (matching [ErrInvalidConfig]) when an option is invalid.
 func New(opts ...Option) (*Companion, error) {
 	cfg := defaultConfig()
-	for _, o := range opts {
+	for i, o := range opts {
+		if isNil(o) {
+			return nil, &ConfigError{Option: fmt.Sprintf("New: option %d", i), Reason: "nil option"}
+		}
 		o.apply(&cfg)
 	}
 	if len(cfg.errs) > 0 {
@@ -84,6 +95,8 @@ func New(opts ...Option) (*Companion, error) {
 		maxBytes: cfg.maxQuestionBytes,
 		prices:   cfg.prices,
 		tr:       tr,
+		retry:    newRetrier(cfg.retry),
+		idle:     cfg.streamIdle,
 	}
 	tel, err := newTelemetry(&cfg, c.log, tr)
 	if err != nil {
@@ -92,7 +105,7 @@ func New(opts ...Option) (*Companion, error) {
 	}
 	c.tel = tel
 	if cfg.exact != nil || cfg.semantic != nil {
-		c.cache = &answerCache{exact: cfg.exact, semantic: cfg.semantic, ttl: cfg.cacheTTL, tel: tel}
+		c.cache = &answerCache{exact: cfg.exact, semantic: cfg.semantic, ttl: cfg.cacheTTL, timeouts: cfg.cacheTimeouts, tel: tel}
 	}
 	c.coalesce = c.cache != nil
 	if cfg.coalesce != nil {
@@ -153,10 +166,14 @@ type turn struct {
 	raw       bool
 	cacheable bool
 	saved     int
+	attempts  int // upstream attempts of the answer's call
 }
 
 // newTurn validates q and resolves its model.
 func (c *Companion) newTurn(q Question) (*turn, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
 	t := &turn{q: q, start: time.Now(), cacheable: !q.Personal}
 	if t.q.Model == "" {
 		t.q.Model = c.model
@@ -262,6 +279,11 @@ func (c *Companion) build(ctx context.Context, t *turn) error {
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
+		}
+		if errors.Is(err, prompt.ErrOverBudget) {
+			// The system prompt and the question alone do not fit: the
+			// question, as asked, is too long for the budget.
+			return &InputError{Field: "Text", Err: fmt.Errorf("%w: %w", ErrTooLong, err)}
 		}
 		return err
 	}
@@ -372,27 +394,10 @@ func (c *Companion) miss(ctx context.Context, t *turn) (*Answer, error) {
 	if err := c.build(ctx, t); err != nil {
 		return nil, err
 	}
-	release, err := c.acquire(ctx, t, 0)
-	if err != nil {
-		return nil, err
-	}
-	s := time.Now()
-	uctx, span := c.upstreamSpan(ctx, t)
-	wctx, w := watch(uctx)
-	resp, err := c.client.CreateChatCompletion(wctx, t.req)
-	release()
-	t.t.Upstream = time.Since(s)
+	resp, err := c.complete(ctx, t)
 	t.t.FirstToken = time.Since(t.start)
 	if err != nil {
-		err = classifyBody(ctx, err, w)
-	}
-	c.tel.upstream(ctx, t.req.Model, t.t.Upstream, usageOf(resp.Usage), err)
-	end(span, err)
-	if err != nil {
 		return nil, err
-	}
-	if len(resp.Choices) == 0 {
-		return nil, &UpstreamError{Kind: ErrMalformedResponse, Err: errNoChoices}
 	}
 	choice := resp.Choices[0]
 	a := &Answer{
@@ -402,6 +407,7 @@ func (c *Companion) miss(ctx context.Context, t *turn) (*Answer, error) {
 		FinishReason: string(choice.FinishReason),
 		Usage:        usageOf(resp.Usage),
 		TokensSaved:  t.saved,
+		Attempts:     t.attempts,
 	}
 	if a.Model == "" {
 		a.Model = t.req.Model

@@ -221,7 +221,7 @@ func TestUnreachable(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	c, err := New(WithBaseURL("http://"+addr+"/v1"), WithModel(testModel))
+	c, err := New(WithBaseURL("http://"+addr+"/v1"), WithModel(testModel), WithRetry(RetryPolicy{MaxAttempts: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,9 @@ func TestUpstreamFaults(t *testing.T) {
 		{"dropped body", companiontest.Fault{Kind: companiontest.FaultDropStream}, false, ErrStreamInterrupted, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, _ := newTest(t, []companiontest.Option{companiontest.WithFaults(tc.fault)})
+			// One attempt: the error of every attempt is what is tested
+			// here; TestTurnRetries tests the retries.
+			c, _ := newTest(t, []companiontest.Option{companiontest.WithFaults(tc.fault)}, WithRetry(RetryPolicy{MaxAttempts: 1}))
 			q := Question{Text: "What is Newton's second law?"}
 			var err error
 			if tc.stream {

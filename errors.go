@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -24,7 +25,10 @@ var (
 	// developer, user, assistant or tool.
 	ErrUnknownRole = errors.New("companion: unknown role")
 	// ErrTooLong: the question's text is longer than the configured limit
-	// (see [WithMaxQuestionBytes]).
+	// (see [WithMaxQuestionBytes]), or the system prompt and the question
+	// alone need more tokens than the prompt budget leaves (see
+	// [WithPromptBudget]; the error then also wraps the
+	// [*prompt.BudgetError], which says how many).
 	ErrTooLong = errors.New("companion: question too long")
 	// ErrInvalidJSON: the question's structured context is not valid JSON.
 	ErrInvalidJSON = errors.New("companion: invalid JSON context")
@@ -57,10 +61,20 @@ var (
 	// unwraps to go-openai's [*openai.APIError] or [*openai.RequestError].
 	ErrStatus = errors.New("companion: upstream error status")
 
+	// ErrRateLimited: the upstream answered 429 Too Many Requests, and the
+	// turn could not wait as long as it asked (its Retry-After outlasts
+	// the turn's deadline) or ran out of attempts. The error is an
+	// [*UpstreamError] with StatusCode 429 that also matches [ErrStatus];
+	// its RetryAfter says how long the upstream asked to wait.
+	ErrRateLimited = errors.New("companion: upstream rate limit")
+
 	// ErrBlocked: post-processing blocked the answer. The error is a
 	// [*BlockedError] carrying the verdict.
 	ErrBlocked = errors.New("companion: answer blocked")
-	// ErrStreamClosed: Recv was called on a [Stream] after Close.
+	// ErrClosed: the Companion was closed; it answers no more turns.
+	ErrClosed = errors.New("companion: closed")
+	// ErrStreamClosed: Recv was called on a [Stream] after Close, or after
+	// the stream was let go of for [WithStreamIdleTimeout].
 	ErrStreamClosed = errors.New("companion: stream closed")
 )
 
@@ -104,18 +118,38 @@ type UpstreamError struct {
 	Kind       error // ErrUnreachable, ErrMalformedResponse, ErrStreamInterrupted or ErrStatus
 	StatusCode int   // the HTTP status, or 0 when none was received
 	Err        error // the underlying error
+	// RetryAfter is how long the upstream asked the client to wait
+	// (Retry-After, retry-after-ms or x-ratelimit-reset-* on an error
+	// response), 0 when it did not say.
+	RetryAfter time.Duration
+	// Attempts is how many upstream attempts the turn made before it gave
+	// up, the first included.
+	Attempts int
 }
 
 // Error describes the problem.
 func (e *UpstreamError) Error() string {
+	msg := fmt.Sprintf("%v: %v", e.Kind, e.Err)
 	if e.StatusCode != 0 {
-		return fmt.Sprintf("%v (status %d): %v", e.Kind, e.StatusCode, e.Err)
+		msg = fmt.Sprintf("%v (status %d): %v", e.Kind, e.StatusCode, e.Err)
 	}
-	return fmt.Sprintf("%v: %v", e.Kind, e.Err)
+	if e.RetryAfter > 0 {
+		msg += fmt.Sprintf(" (retry after %v)", e.RetryAfter)
+	}
+	if e.Attempts > 1 {
+		msg += fmt.Sprintf(" (after %d attempts)", e.Attempts)
+	}
+	return msg
 }
 
 // Unwrap returns the kind and the underlying error.
 func (e *UpstreamError) Unwrap() []error { return []error{e.Kind, e.Err} }
+
+// Is reports whether target is [ErrRateLimited] and the upstream answered
+// 429.
+func (e *UpstreamError) Is(target error) bool {
+	return target == ErrRateLimited && e.StatusCode == 429
+}
 
 // BlockedError reports an answer that post-processing blocked. No part of
 // a blocked answer is returned or streamed to the caller, and it is never
@@ -143,6 +177,14 @@ func classify(ctx context.Context, err error) error {
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ctxErr
+	}
+	var (
+		ue *UpstreamError
+		be *BlockedError
+		ie *InputError
+	)
+	if errors.As(err, &ue) || errors.As(err, &be) || errors.As(err, &ie) || errors.Is(err, ErrStreamClosed) {
+		return err // already Companion's: a coalesced stream passes its flight's error on
 	}
 	for _, local := range localErrors {
 		if errors.Is(err, local) {

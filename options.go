@@ -2,16 +2,18 @@ package companion
 
 import (
 	"log/slog"
+	"reflect"
 	"time"
+
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
 
 	"github.com/companion-go/companion/cache"
 	"github.com/companion-go/companion/transport"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
-	"net/http"
-	"net/url"
-	"os"
-	"strings"
 )
 
 // Option configures a [Companion]. Options are made by the With…
@@ -46,6 +48,9 @@ type config struct {
 	meterProvider    metric.MeterProvider
 	prices           Prices
 	logText          bool
+	retry            RetryPolicy
+	streamIdle       time.Duration
+	cacheTimeouts    CacheTimeouts
 	errs             []error
 }
 
@@ -58,6 +63,8 @@ const (
 	DefaultConcurrency = 100
 	// DefaultMaxQuestionBytes is the default of [WithMaxQuestionBytes].
 	DefaultMaxQuestionBytes = 32 << 10
+	// DefaultStreamIdleTimeout is the default of [WithStreamIdleTimeout].
+	DefaultStreamIdleTimeout = time.Minute
 )
 
 func defaultConfig() config {
@@ -68,6 +75,9 @@ func defaultConfig() config {
 		prompt:           AssemblePrompt,
 		cacheTTL:         cache.DefaultTTL,
 		prices:           DefaultPrices(),
+		retry:            DefaultRetryPolicy(),
+		streamIdle:       DefaultStreamIdleTimeout,
+		cacheTimeouts:    DefaultCacheTimeouts(),
 	}
 }
 
@@ -109,7 +119,7 @@ func WithModel(model string) Option {
 // tuned [transport.Transport].
 func WithHTTPClient(hc *http.Client) Option {
 	return optionFunc(func(c *config) {
-		if hc == nil {
+		if isNil(hc) {
 			c.errs = append(c.errs, &ConfigError{Option: "WithHTTPClient", Reason: "nil client"})
 			return
 		}
@@ -123,7 +133,7 @@ func WithHTTPClient(hc *http.Client) Option {
 // [WithTransportOptions].
 func WithTransport(rt http.RoundTripper) Option {
 	return optionFunc(func(c *config) {
-		if rt == nil {
+		if isNil(rt) {
 			c.errs = append(c.errs, &ConfigError{Option: "WithTransport", Reason: "nil transport"})
 			return
 		}
@@ -135,7 +145,13 @@ func WithTransport(rt http.RoundTripper) Option {
 // a stage that errs). Student text and API keys are never logged. Default:
 // nothing is logged.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) { c.logger = l })
+	return optionFunc(func(c *config) {
+		if l == nil {
+			c.errs = append(c.errs, &ConfigError{Option: "WithLogger", Reason: "nil logger (leave the option out to discard logs)"})
+			return
+		}
+		c.logger = l
+	})
 }
 
 // WithConcurrency limits how many turns call the upstream at once; the
@@ -155,20 +171,32 @@ func WithConcurrency(n int) Option {
 // WithLimiter replaces the limiter stage. Default: a [Semaphore] of
 // [WithConcurrency] slots.
 func WithLimiter(l Limiter) Option {
-	return optionFunc(func(c *config) { c.limiter = l })
+	return optionFunc(func(c *config) {
+		if isNil(l) {
+			c.errs = append(c.errs, &ConfigError{Option: "WithLimiter", Reason: "nil limiter"})
+			return
+		}
+		c.limiter = l
+	})
 }
 
 // WithCache sets the answer cache stage. Default: none, every turn goes
 // upstream.
 func WithCache(cache Cache) Option {
-	return optionFunc(func(c *config) { c.cache = cache })
+	return optionFunc(func(c *config) {
+		if isNil(cache) {
+			c.errs = append(c.errs, &ConfigError{Option: "WithCache", Reason: "nil cache"})
+			return
+		}
+		c.cache = cache
+	})
 }
 
 // WithPromptBuilder replaces the prompt stage. Default [AssemblePrompt]:
 // every part of the question in full, nothing counted.
 func WithPromptBuilder(p PromptBuilder) Option {
 	return optionFunc(func(c *config) {
-		if p == nil {
+		if isNil(p) {
 			p = AssemblePrompt
 		}
 		c.prompt = p
@@ -178,7 +206,13 @@ func WithPromptBuilder(p PromptBuilder) Option {
 // WithPostProcessor sets the post-processing stage. Default: none, answers
 // are returned as the model gave them.
 func WithPostProcessor(p PostProcessor) Option {
-	return optionFunc(func(c *config) { c.post = p })
+	return optionFunc(func(c *config) {
+		if isNil(p) {
+			c.errs = append(c.errs, &ConfigError{Option: "WithPostProcessor", Reason: "nil post-processor"})
+			return
+		}
+		c.post = p
+	})
 }
 
 // WithMaxQuestionBytes bounds Question.Text; a longer question fails with
@@ -221,4 +255,78 @@ func (c *config) log() *slog.Logger {
 		return c.logger
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+// WithStreamIdleTimeout closes a [Stream] that nobody has read for d: its
+// limiter slot, upstream connection and goroutines are released, and the
+// next Recv returns [ErrStreamClosed]. It guards against a caller that
+// neither reads nor closes a stream. Default [DefaultStreamIdleTimeout]
+// (1 min); -1 turns it off.
+func WithStreamIdleTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		switch {
+		case d == -1:
+			c.streamIdle = 0
+		case d <= 0:
+			c.errs = append(c.errs, &ConfigError{Option: "WithStreamIdleTimeout", Reason: "must be positive, or -1 for none"})
+		default:
+			c.streamIdle = d
+		}
+	})
+}
+
+// CacheTimeouts bound the cache stage's calls to its tiers, whatever the
+// tiers' own timeouts are: a lookup still running at its bound is a miss,
+// a store is given up. A slow or hung tier (a Redis that stopped
+// answering) then costs a turn at most Lookup (plus SemanticLookup with a
+// semantic tier) and Store.
+type CacheTimeouts struct {
+	// Lookup bounds one lookup in the exact tier. Default 50 ms.
+	Lookup time.Duration
+	// SemanticLookup bounds one lookup in the semantic tier, the
+	// question's embedding included: a remote embedder (the OpenAI
+	// embeddings API) needs its round trip. Default 1 s.
+	SemanticLookup time.Duration
+	// Store bounds storing one answer in every tier. Default 200 ms.
+	Store time.Duration
+}
+
+// DefaultCacheTimeouts returns the defaults of [WithCacheTimeouts].
+func DefaultCacheTimeouts() CacheTimeouts {
+	return CacheTimeouts{Lookup: 50 * time.Millisecond, SemanticLookup: time.Second, Store: 200 * time.Millisecond}
+}
+
+// WithCacheTimeouts sets the cache stage's bounds; fields left zero keep
+// their defaults ([DefaultCacheTimeouts]).
+func WithCacheTimeouts(t CacheTimeouts) Option {
+	return optionFunc(func(c *config) {
+		if t.Lookup < 0 || t.SemanticLookup < 0 || t.Store < 0 {
+			c.errs = append(c.errs, &ConfigError{Option: "WithCacheTimeouts", Reason: "negative timeout"})
+			return
+		}
+		d := c.cacheTimeouts
+		if t.Lookup > 0 {
+			d.Lookup = t.Lookup
+		}
+		if t.SemanticLookup > 0 {
+			d.SemanticLookup = t.SemanticLookup
+		}
+		if t.Store > 0 {
+			d.Store = t.Store
+		}
+		c.cacheTimeouts = d
+	})
+}
+
+// isNil reports whether v is nil or a typed nil (a nil pointer, map,
+// func, channel or slice in an interface), which would panic when used.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }

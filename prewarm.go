@@ -512,15 +512,9 @@ func (c *Companion) prewarmOnline(ctx context.Context, jobs []*prewarmJob, cfg *
 
 // prewarmCall is the upstream call of [Companion.miss], for one question.
 func (c *Companion) prewarmCall(ctx context.Context, t *turn) (*openai.ChatCompletionResponse, error) {
-	release, err := c.acquire(ctx, t, 0)
+	resp, err := c.complete(ctx, t)
 	if err != nil {
 		return nil, err
-	}
-	wctx, w := watch(ctx)
-	resp, err := c.client.CreateChatCompletion(wctx, t.req)
-	release()
-	if err != nil {
-		return nil, classifyBody(ctx, err, w)
 	}
 	return &resp, nil
 }

@@ -72,6 +72,9 @@ func (q *Question) validate(maxBytes int) error {
 	if strings.TrimSpace(q.Text) == "" {
 		return &InputError{Field: "Text", Err: ErrEmptyQuestion}
 	}
+	if q.MaxTokens < 0 {
+		return &InputError{Field: "MaxTokens", Err: fmt.Errorf("%w: %d", ErrInvalidRequest, q.MaxTokens)}
+	}
 	if maxBytes > 0 && len(q.Text) > maxBytes {
 		return &InputError{Field: "Text", Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTooLong, len(q.Text), maxBytes)}
 	}

@@ -247,7 +247,11 @@ func TestNotCached(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cache := newMapCache(tr)
-			c, _ := newTest(t, nil, WithCache(cache), WithPostProcessor(tc.post))
+			opts := []Option{WithCache(cache)}
+			if tc.post != nil {
+				opts = append(opts, WithPostProcessor(tc.post))
+			}
+			c, _ := newTest(t, nil, opts...)
 			if _, err := c.Ask(context.Background(), tc.q); err != nil {
 				t.Fatal(err)
 			}

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
+
+	"github.com/companion-go/companion/internal/backoff"
 
 	openai "github.com/sashabaranov/go-openai"
 	"go.opentelemetry.io/otel/attribute"
@@ -45,6 +48,24 @@ type Stream struct {
 	span    trace.Span // the turn's, nil when tracing is off
 	up      trace.Span // the upstream call's
 	ended   atomic.Bool
+
+	// mu guards src, release and up against Close from another goroutine
+	// while a retry swaps them.
+	mu sync.Mutex
+	// attempts counts the upstream attempts of a stream that made its own
+	// call; expect is the text already released that a retry's answer must
+	// reproduce before it releases more, resumeErr the failure to report
+	// when it does not.
+	attempts  int
+	expect    string
+	resumeErr error
+	upStart   time.Time // the first attempt's start
+	// shutErr is what Recv returns after the stream was shut by its
+	// context's end or by the idle timeout; ErrStreamClosed when nil.
+	shutErr  atomic.Pointer[error]
+	stopCtx  func() bool // stops the shut on ctx's end
+	idle     *time.Timer // the idle timeout, nil when off
+	idleTime time.Duration
 }
 
 // Chunk is a piece of a streamed answer.
@@ -84,7 +105,20 @@ func (c *Companion) stream(ctx context.Context, t *turn) (*Stream, error) {
 		return nil, err
 	}
 	s.span = span
+	s.watchLife(ctx, c.idle)
 	return s, nil
+}
+
+// watchLife makes sure the stream lets go of what it holds (the limiter's
+// slot, the upstream connection, its place in a shared flight) when its
+// context ends or nobody reads it for idle (0: never), whether or not the
+// caller calls Close.
+func (s *Stream) watchLife(ctx context.Context, idle time.Duration) {
+	s.stopCtx = context.AfterFunc(ctx, func() { s.shut(ctx.Err()) })
+	if idle > 0 {
+		s.idleTime = idle
+		s.idle = time.AfterFunc(idle, func() { s.shut(ErrStreamClosed) })
+	}
 }
 
 func (c *Companion) openStream(ctx context.Context, t *turn) (*Stream, error) {
@@ -104,11 +138,58 @@ func (c *Companion) openStream(ctx context.Context, t *turn) (*Stream, error) {
 }
 
 // openUpstream runs the prompt and limiter stages and opens the upstream
-// stream for s, checked by the guard as it arrives.
+// stream for s, checked by the guard as it arrives. An open that fails
+// retryably is tried again as the [RetryPolicy] says.
 func (c *Companion) openUpstream(ctx context.Context, t *turn, s *Stream) error {
 	if err := c.build(ctx, t); err != nil {
 		return err
 	}
+	c.retry.begin()
+	s.upStart = time.Now()
+	if err := s.reopen(nil); err != nil {
+		return err
+	}
+	if c.post != nil {
+		if g, ok := c.post.(StreamGuarder); ok {
+			s.guard = g.GuardStream(ctx, &t.q)
+		} else {
+			s.buffer = true
+		}
+	}
+	return nil
+}
+
+// reopen makes upstream attempts until one opens, after failed (nil for
+// the first attempt): each further attempt waits as the retry policy says
+// and gives up with the policy's verdict.
+func (s *Stream) reopen(failed error) error {
+	c := s.c
+	for {
+		if failed != nil {
+			wait, err := c.retry.next(s.ctx, s.attempts, failed)
+			if err != nil {
+				if retriedKind(err) && s.attempts < c.retry.p.MaxAttempts {
+					c.tel.retry(s.ctx, err, true)
+				}
+				return err
+			}
+			c.tel.retry(s.ctx, failed, false)
+			if err := backoff.Sleep(s.ctx, wait); err != nil {
+				return err
+			}
+		}
+		s.attempts++
+		err := c.openAttempt(s.ctx, s.t, s)
+		if err == nil {
+			return nil
+		}
+		failed = err
+	}
+}
+
+// openAttempt is one attempt at opening the upstream stream: a limiter
+// slot, held until the stream ends, and the call.
+func (c *Companion) openAttempt(ctx context.Context, t *turn, s *Stream) error {
 	release, err := c.acquire(ctx, t, 0)
 	if err != nil {
 		return err
@@ -120,25 +201,62 @@ func (c *Companion) openUpstream(ctx context.Context, t *turn, s *Stream) error 
 	}
 	start := time.Now()
 	uctx, upSpan := c.upstreamSpan(ctx, t)
-	up, err := c.client.CreateChatCompletionStream(uctx, req)
+	wctx, w := watch(uctx)
+	up, err := c.client.CreateChatCompletionStream(wctx, req)
 	if err != nil {
 		release()
-		err = classify(ctx, err)
+		err = classifyBody(ctx, err, w)
 		c.tel.upstream(ctx, req.Model, time.Since(start), Usage{}, err)
 		end(upSpan, err)
 		return err
 	}
-	s.release = release
-	s.up = upSpan
-	s.src = &upstreamSource{s: up, model: req.Model, start: start}
-	if c.post != nil {
-		if g, ok := c.post.(StreamGuarder); ok {
-			s.guard = g.GuardStream(ctx, &t.q)
-		} else {
-			s.buffer = true
-		}
+	src := &upstreamSource{s: up, model: req.Model, start: start}
+	s.mu.Lock()
+	if s.closed.Load() { // shut while the attempt was opening
+		s.mu.Unlock()
+		src.close()
+		release()
+		end(upSpan, ErrStreamClosed)
+		return s.closedErr()
 	}
+	s.src, s.release, s.up = src, release, upSpan
+	s.mu.Unlock()
 	return nil
+}
+
+// resume tries the upstream again after the stream failed with err, when
+// the policy allows: the failed attempt is recorded and let go, a new one
+// opened and checked by a new guard, and the text already released must
+// come again before anything more is released. It reports whether the
+// stream goes on.
+func (s *Stream) resume(err error) bool {
+	up, own := s.src.(*upstreamSource)
+	if !own || s.closed.Load() {
+		return false
+	}
+	if _, ok := err.(*UpstreamError); !ok {
+		return false
+	}
+	s.c.tel.upstream(s.ctx, s.t.req.Model, time.Since(up.start), Usage{}, err)
+	end(s.up, err)
+	s.mu.Lock()
+	src, release := s.src, s.release
+	s.release, s.up = func() {}, nil
+	s.mu.Unlock()
+	src.close()
+	release()
+	if rerr := s.reopen(err); rerr != nil {
+		s.resumeErr = rerr
+		return false
+	}
+	if s.guard != nil {
+		s.guard = s.c.post.(StreamGuarder).GuardStream(s.ctx, &s.t.q)
+	}
+	s.raw.Reset()
+	s.held = nil
+	s.expect = s.out.String()
+	s.resumeErr = err
+	return true
 }
 
 // Source says where the answer comes from; it is known before the first
@@ -156,9 +274,17 @@ func (s *Stream) Source() Source {
 // when post-processing blocks the answer (nothing blocked is ever
 // returned), or [ErrStreamClosed] after Close.
 func (s *Stream) Recv() (Chunk, error) {
+	if s.idle != nil { // a Recv waiting on the upstream is not idle
+		s.idle.Stop()
+		defer func() {
+			if !s.closed.Load() && !s.done && s.err == nil {
+				s.idle.Reset(s.idleTime)
+			}
+		}()
+	}
 	for {
 		if s.closed.Load() {
-			return Chunk{}, ErrStreamClosed
+			return Chunk{}, s.closedErr()
 		}
 		if len(s.pending) > 0 {
 			text := s.pending[0]
@@ -187,7 +313,14 @@ func (s *Stream) step() {
 		return
 	}
 	if err != nil {
-		s.fail(classify(s.ctx, err))
+		err = classify(s.ctx, err)
+		if s.resume(err) {
+			return
+		}
+		if s.resumeErr != nil {
+			err = s.resumeErr
+		}
+		s.fail(err)
 		return
 	}
 	if delta == "" {
@@ -211,11 +344,35 @@ func (s *Stream) step() {
 	}
 }
 
+// emit releases text to the reader. After a retry, the text the reader
+// already has is checked off first; an answer that differs from it fails
+// the stream rather than show the student two different answers.
 func (s *Stream) emit(text string) {
+	if s.err != nil {
+		return
+	}
+	if s.expect != "" && text != "" {
+		n := min(len(text), len(s.expect))
+		if text[:n] != s.expect[:n] {
+			s.expect = ""
+			s.fail(s.diverged())
+			return
+		}
+		s.expect, text = s.expect[n:], text[n:]
+	}
 	if text != "" {
 		s.pending = append(s.pending, text)
 		s.out.WriteString(text)
 	}
+}
+
+// diverged is the error of a retry whose answer differs from the text
+// already released: the original interruption.
+func (s *Stream) diverged() error {
+	if s.resumeErr != nil {
+		return s.resumeErr
+	}
+	return &UpstreamError{Kind: ErrStreamInterrupted, Err: errors.New("retried answer differs from the text already shown")}
 }
 
 func (s *Stream) guardErr(err error) error {
@@ -260,6 +417,15 @@ func (s *Stream) finish() {
 		}
 		s.held = nil
 	}
+	if s.err != nil { // a retry's answer differed from what was shown
+		return
+	}
+	if s.expect != "" { // a retry's answer is shorter than what was shown
+		s.expect = ""
+		s.fail(s.diverged())
+		return
+	}
+	s.stopLife()
 	s.release()
 	s.done = true
 	s.answer = s.buildAnswer()
@@ -289,7 +455,7 @@ func (s *Stream) buildAnswer() *Answer {
 		return r.answer(s.t)
 	}
 	up := s.src.(*upstreamSource)
-	s.t.t.Upstream = up.end.Sub(up.start)
+	s.t.t.Upstream = up.end.Sub(s.upStart) // every attempt, waits between them included
 	a := &Answer{
 		Text:         s.out.String(),
 		Source:       SourceUpstream,
@@ -297,6 +463,7 @@ func (s *Stream) buildAnswer() *Answer {
 		FinishReason: up.finish,
 		Usage:        up.usage,
 		TokensSaved:  s.t.saved,
+		Attempts:     s.attempts,
 		Verdict:      s.verdict,
 	}
 	s.c.price(a)
@@ -304,11 +471,12 @@ func (s *Stream) buildAnswer() *Answer {
 }
 
 func (s *Stream) fail(err error) {
+	s.stopLife()
 	s.err = err
 	s.pending = nil
 	s.src.close()
 	s.release()
-	if up, own := s.src.(*upstreamSource); own {
+	if up, own := s.src.(*upstreamSource); own && s.up != nil {
 		var ue *UpstreamError
 		if errors.As(err, &ue) {
 			s.c.tel.upstream(s.ctx, s.t.req.Model, time.Since(up.start), Usage{}, err)
@@ -316,6 +484,17 @@ func (s *Stream) fail(err error) {
 		end(s.up, err)
 	}
 	s.record(nil, err)
+}
+
+// stopLife stops watching the context and the idle time: the stream has
+// ended by itself.
+func (s *Stream) stopLife() {
+	if s.stopCtx != nil {
+		s.stopCtx()
+	}
+	if s.idle != nil {
+		s.idle.Stop()
+	}
 }
 
 // Answer returns the whole answer once Recv has returned io.EOF, and nil
@@ -329,18 +508,44 @@ func (s *Stream) Answer() *Answer {
 
 // Close ends the stream and frees what it holds (the upstream connection,
 // the limiter's slot). It is safe to call more than once and from another
-// goroutine than Recv's.
+// goroutine than Recv's. A stream is also let go of, as by Close, when its
+// context ends or nobody reads it for [WithStreamIdleTimeout].
 func (s *Stream) Close() error {
-	if s.closed.Swap(true) {
-		return nil
-	}
-	s.src.close()
-	s.release()
-	if !s.ended.Load() {
-		end(s.up, ErrStreamClosed)
-		s.record(nil, ErrStreamClosed)
-	}
+	s.shut(nil)
 	return nil
+}
+
+// shut ends the stream once, from any goroutine; err is what Recv returns
+// afterwards (nil for [ErrStreamClosed]).
+func (s *Stream) shut(err error) {
+	s.mu.Lock()
+	if s.closed.Swap(true) {
+		s.mu.Unlock()
+		return
+	}
+	if err != nil {
+		s.shutErr.Store(&err)
+	}
+	src, release, up := s.src, s.release, s.up
+	s.mu.Unlock()
+	s.stopLife()
+	if src != nil {
+		src.close()
+	}
+	release()
+	if !s.ended.Load() {
+		e := s.closedErr()
+		end(up, e)
+		s.record(nil, e)
+	}
+}
+
+// closedErr is what Recv returns once the stream is shut.
+func (s *Stream) closedErr() error {
+	if p := s.shutErr.Load(); p != nil {
+		return *p
+	}
+	return ErrStreamClosed
 }
 
 // upstreamSource reads the deltas of a go-openai stream.
@@ -365,6 +570,13 @@ func (u *upstreamSource) next() (string, error) {
 			return "", io.EOF
 		}
 		if err != nil {
+			if u.finish != "" {
+				// The last chunk, with its finish reason, arrived: the
+				// answer is whole even if the connection then dropped
+				// before [DONE] (a usage chunk may be lost with it).
+				u.end = time.Now()
+				return "", io.EOF
+			}
 			return "", err
 		}
 		if resp.Model != "" {

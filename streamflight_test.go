@@ -151,7 +151,7 @@ func TestStreamCoalescingErrors(t *testing.T) {
 	t.Run("open", func(t *testing.T) {
 		c, srv := newTest(t, []companiontest.Option{companiontest.WithLatency(lat),
 			companiontest.WithFaults(companiontest.Fault{Kind: companiontest.FaultServerError, Path: "/v1/chat/completions"})},
-			WithExactCache(newMemory(t)), WithTransportOptions(transport.WithMaxRetries(0)))
+			WithExactCache(newMemory(t)), WithTransportOptions(transport.WithMaxRetries(0)), WithRetry(RetryPolicy{MaxAttempts: 1}))
 		errs := askStreams(c, Question{Text: "What is a prime number?"}, 5)
 		for i, err := range errs {
 			var ue *UpstreamError

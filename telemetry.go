@@ -31,7 +31,13 @@ const instrumentation = "github.com/companion-go/companion"
 // attempt (endpoint, retry number, protocol, status), so retries and hedges
 // show in place. Default: no tracing, at no cost.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return optionFunc(func(c *config) { c.tracerProvider = tp })
+	return optionFunc(func(c *config) {
+		if isNil(tp) {
+			c.errs = append(c.errs, &ConfigError{Option: "WithTracerProvider", Reason: "nil provider"})
+			return
+		}
+		c.tracerProvider = tp
+	})
 }
 
 // WithMeterProvider turns metrics on. The instruments, for alerts and
@@ -55,7 +61,13 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 //
 // Durations use buckets from 1 ms to 60 s. Default: no metrics, at no cost.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	return optionFunc(func(c *config) { c.meterProvider = mp })
+	return optionFunc(func(c *config) {
+		if isNil(mp) {
+			c.errs = append(c.errs, &ConfigError{Option: "WithMeterProvider", Reason: "nil provider"})
+			return
+		}
+		c.meterProvider = mp
+	})
 }
 
 // WithPrices sets the price table used to estimate each turn's cost
@@ -143,6 +155,7 @@ type telemetry struct {
 	tokens     metric.Int64Counter
 	cost       metric.Float64Counter
 	upErrors   metric.Int64Counter
+	retries    metric.Int64Counter
 	inflight   metric.Int64UpDownCounter
 	opDuration metric.Float64Histogram
 	tokenUsage metric.Int64Histogram
@@ -207,6 +220,7 @@ func newTelemetry(cfg *config, log *slog.Logger, tr *transport.Transport) (*tele
 	t.lookups = count("companion.cache.lookups", "{lookup}", "Cache lookups by tier and result.")
 	t.tokens = count("companion.tokens", "{token}", "Tokens by type: input, output, and saved by compression.")
 	t.upErrors = count("companion.upstream.errors", "{error}", "Failed upstream calls by error type.")
+	t.retries = count("companion.turn.retries", "{retry}", "Upstream attempts a turn made again after a retryable failure, by error type of the failure; result refused when the retry budget or the deadline said no.")
 	var err error
 	t.cost, err = m.Float64Counter("companion.cost", metric.WithUnit("USD"), metric.WithDescription("Estimated cost: spent, and saved by caches and compression."))
 	errs = append(errs, err)
@@ -314,6 +328,19 @@ func (t *telemetry) upstream(ctx context.Context, model string, d time.Duration,
 	t.opDuration.Record(ctx, d.Seconds(), t.with("gen_ai.operation.name", "chat", "gen_ai.request.model", model))
 	t.tokenUsage.Record(ctx, int64(u.PromptTokens), t.with("gen_ai.operation.name", "chat", "gen_ai.request.model", model, "gen_ai.token.type", "input"))
 	t.tokenUsage.Record(ctx, int64(u.CompletionTokens), t.with("gen_ai.operation.name", "chat", "gen_ai.request.model", model, "gen_ai.token.type", "output"))
+}
+
+// retry records a retry of a turn's upstream call after err, or one that
+// the policy refused.
+func (t *telemetry) retry(ctx context.Context, err error, refused bool) {
+	if !t.metrics {
+		return
+	}
+	result := "retried"
+	if refused {
+		result = "refused"
+	}
+	t.retries.Add(ctx, 1, t.with("error.type", errorType(err), "result", result))
 }
 
 // finish records a finished turn: a or err.

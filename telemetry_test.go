@@ -46,7 +46,7 @@ func TestTelemetry(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	c, _ := newTest(t, []companiontest.Option{companiontest.WithFaults(companiontest.Fault{Kind: companiontest.FaultServerError, Count: 1})},
-		WithTracerProvider(tp), WithMeterProvider(mp), WithExactCache(newMemory(t)), WithHTTPClient(&http.Client{}))
+		WithTracerProvider(tp), WithMeterProvider(mp), WithExactCache(newMemory(t)), WithHTTPClient(&http.Client{}), WithRetry(RetryPolicy{MaxAttempts: 1}))
 	ctx := context.Background()
 	q := Question{Text: "What is Ohm's law?"}
 	if _, err := c.Ask(ctx, q); !errors.Is(err, ErrStatus) { // the injected 500

@@ -1,6 +1,7 @@
 package companion
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/companion-go/companion/transport"
@@ -12,7 +13,15 @@ import (
 // [WithHTTPClient] or [WithTransport] is given. Default: the transport's
 // own defaults, with a pool of [WithConcurrency] connections.
 func WithTransportOptions(opts ...transport.Option) Option {
-	return optionFunc(func(c *config) { c.transportOpts = append(c.transportOpts, opts...) })
+	return optionFunc(func(c *config) {
+		for i, o := range opts {
+			if isNil(o) {
+				c.errs = append(c.errs, &ConfigError{Option: "WithTransportOptions", Reason: fmt.Sprintf("option %d is nil", i)})
+				return
+			}
+		}
+		c.transportOpts = append(c.transportOpts, opts...)
+	})
 }
 
 // WithEndpoints sets equivalent base URLs of the API (regions, proxies):
@@ -67,9 +76,13 @@ func (c *Companion) Transport() *transport.Transport { return c.tr }
 
 // Close releases what the Companion holds: the default transport's
 // connections and background probes. Turns in progress are not
-// interrupted. Close does not close caches or other stages the host
-// passed in.
+// interrupted; later calls fail with [ErrClosed]. Close does not close
+// caches or other stages the host passed in. It is safe to call more than
+// once.
 func (c *Companion) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
 	if c.tr != nil {
 		return c.tr.Close()
 	}
