@@ -115,16 +115,18 @@ func main() {
 
 // config is the command's flags.
 type config struct {
-	turns, concurrency   int
-	logTurns             int
-	rttFar, rttNear      time.Duration
-	decode               time.Duration
-	scenario             string
-	seed                 uint64
-	chart, model         string
-	burstTurns, burstLim int
-	quick                bool
-	latency, burstLat    companiontest.Latency
+	turns, concurrency    int
+	logTurns              int
+	rttFar, rttNear       time.Duration
+	decode                time.Duration
+	scenario              string
+	seed                  uint64
+	chart, model          string
+	burstTurns, burstLim  int
+	faultTurns, faultConc int
+	faultRate             float64
+	quick                 bool
+	latency, burstLat     companiontest.Latency
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -136,7 +138,10 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.concurrency, "concurrency", 100, "turns in flight at once per client (a closed loop), and Companion's concurrency limit")
 	fs.DurationVar(&c.rttFar, "rtt-far", 180*time.Millisecond, "round trip to the far endpoint")
 	fs.DurationVar(&c.rttNear, "rtt-near", 28*time.Millisecond, "round trip to the near endpoint")
-	fs.StringVar(&c.scenario, "scenario", "all", "compare, burst or all")
+	fs.StringVar(&c.scenario, "scenario", "all", "compare, burst, all (compare and burst) or faults")
+	fs.Float64Var(&c.faultRate, "fault-rate", 0.2, "faults scenario: share of chat requests faulted, in 8 equal kinds")
+	fs.IntVar(&c.faultTurns, "fault-turns", 2000, "faults scenario: turns")
+	fs.IntVar(&c.faultConc, "fault-concurrency", 50, "faults scenario: turns at once")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the traffic")
 	fs.StringVar(&c.chart, "chart", "loadtest.svg", "file for the latency chart (.svg or .png); empty for none")
 	fs.StringVar(&c.model, "model", "gpt-4.1-mini", "model, for the prices of companion.DefaultPrices")
@@ -152,6 +157,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	c.burstLat = companiontest.Latency{FirstToken: 250 * time.Millisecond}
 	if c.quick {
 		c.turns, c.concurrency, c.burstTurns, c.burstLim = 60, 20, 200, 20
+		c.faultTurns, c.faultConc = 300, 20
 		c.rttFar, c.rttNear = c.rttFar/20, c.rttNear/20
 		c.latency = companiontest.Latency{FirstToken: c.latency.FirstToken / 20, PerPromptToken: c.latency.PerPromptToken / 20, PerOutputToken: c.latency.PerOutputToken / 20}
 		c.burstLat.FirstToken /= 20
@@ -166,8 +172,10 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-turns, -concurrency, -burst-turns and -burst-limit must be positive")
 	case c.rttFar < 0 || c.rttNear < 0:
 		return nil, errors.New("round trips must not be negative")
-	case c.scenario != "compare" && c.scenario != "burst" && c.scenario != "all":
-		return nil, fmt.Errorf("-scenario %q: want compare, burst or all", c.scenario)
+	case c.scenario != "compare" && c.scenario != "burst" && c.scenario != "all" && c.scenario != "faults":
+		return nil, fmt.Errorf("-scenario %q: want compare, burst, all or faults", c.scenario)
+	case c.faultRate < 0 || c.faultRate >= 1 || c.faultTurns <= 0 || c.faultConc <= 0:
+		return nil, errors.New("-fault-rate must be in [0, 1), -fault-turns and -fault-concurrency positive")
 	}
 	return c, nil
 }
@@ -182,6 +190,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	w, err := newWorkload(cfg.turns, cfg.seed, 0)
 	if err != nil {
 		return err
+	}
+	if cfg.scenario == "faults" {
+		return faultsScenario(ctx, cfg, w, stdout)
 	}
 	fmt.Fprintf(stdout, "traffic (seed %d): %v\n\n", cfg.seed, w.mix())
 	if cfg.scenario != "burst" {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -21,6 +22,8 @@ type Server struct {
 	bin  string
 	port int
 	cmd  *exec.Cmd
+	// paused: the process is stopped with SIGSTOP
+	paused bool
 }
 
 // Start starts redis-server on a free port and stops it when the test
@@ -46,9 +49,34 @@ func (s *Server) Stop() {
 	if s.cmd == nil {
 		return
 	}
-	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Process.Kill() // SIGKILL ends a stopped process too
 	_ = s.cmd.Wait()
-	s.cmd = nil
+	s.cmd, s.paused = nil, false
+}
+
+// Pause stops the server's process with SIGSTOP: it keeps its
+// connections and port but answers nothing, as a hung server does.
+func (s *Server) Pause() {
+	s.t.Helper()
+	if s.cmd == nil {
+		return
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatalf("redistest: SIGSTOP: %v", err)
+	}
+	s.paused = true
+}
+
+// Resume continues a paused server (SIGCONT).
+func (s *Server) Resume() {
+	s.t.Helper()
+	if s.cmd == nil || !s.paused {
+		return
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.t.Fatalf("redistest: SIGCONT: %v", err)
+	}
+	s.paused = false
 }
 
 // Restart starts the server again on the same port (after Stop), empty.
