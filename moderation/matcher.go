@@ -74,7 +74,7 @@ type Matcher struct {
 	ac      *automaton
 	terms   []term
 	entries []Entry
-	maxLen  int       // the longest normalized term or form, in bytes
+	maxLen  int // the longest normalized term or form, in bytes
 	report  *LoadReport
 	pool    sync.Pool // *scanner
 }
@@ -227,7 +227,6 @@ func NewMatcher(words []Entry, allow []string) (*Matcher, error) {
 	m.ac = buildAutomaton(norms)
 	m.report = rep
 
-	allow = append(slices.Clone(allow), m.compoundAllow(kept, words)...)
 	for i, a := range allow {
 		n := strings.Trim(normalizeKeep(a), " ")
 		if n == "" {
@@ -246,13 +245,14 @@ func NewMatcher(words []Entry, allow []string) (*Matcher, error) {
 			})
 		}
 		for _, id := range order {
-			t := &m.terms[id]
-			t.allow = append(t.allow, allowRef{text: n, at: refs[id]})
-			for _, at := range refs[id] {
-				t.maxLeft = max(t.maxLeft, at)
-			}
+			m.addAllowRef(id, n, refs[id])
 		}
 	}
+	listed := make(map[string]bool, len(kept))
+	for _, i := range kept {
+		listed[rep.Entries[i].Norm] = true
+	}
+	m.compoundAllow(listed)
 	m.pool.New = func() any { return &scanner{} }
 	return m, nil
 }

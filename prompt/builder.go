@@ -222,11 +222,22 @@ func (b *Builder) Build(ctx context.Context, in *Input) (*Result, error) {
 		return nil, ctx.Err()
 	}
 	p.before(in, summaries)
-	p.chooseSnippets(summaries, b.cfg.fullSnippets, true)
+	p.fallback = len(in.Snippets) > 1 && allAlike(p.snipScore)
+	p.exFall = len(in.Examples) > 1 && allAlike(p.exScore)
+	p.rep.Fallback = p.fallback
+	if p.fallback {
+		// Nothing tells which snippet holds the answer: every one goes
+		// in, the short way, before anything else.
+		p.chooseAll(summaries)
+	} else {
+		p.chooseSnippets(summaries, b.cfg.fullSnippets, true)
+	}
 	p.chooseHistory(b.cfg.keepTurns)
 	p.chooseExamples(b.cfg.topExamples)
 	p.chooseContext(ctxJSON)
-	p.chooseSnippets(summaries, b.cfg.fullSnippets, false)
+	if !p.fallback {
+		p.chooseSnippets(summaries, b.cfg.fullSnippets, false)
+	}
 	return p.result(summaries, ctxJSON), nil
 }
 
@@ -364,6 +375,10 @@ type plan struct {
 	exHead   bool
 
 	snipForm []Form // by snippet index; Dropped until chosen
+	snipWhy  []Why  // by snippet index, for a dropped one
+	exWhy    []Why  // by example index, for one not kept
+	fallback bool   // the snippets' scores tell them apart by nothing
+	exFall   bool   // nor do the examples'
 	snipTok  []int
 	snipDone []bool
 	exKept   []bool
@@ -399,6 +414,8 @@ func (p *plan) mandatory() error {
 	for i := range p.snipForm {
 		p.snipForm[i] = Dropped
 	}
+	p.snipWhy = make([]Why, len(in.Snippets))
+	p.exWhy = make([]Why, len(in.Examples))
 	p.snipTok = make([]int, len(in.Snippets))
 	p.snipDone = make([]bool, len(in.Snippets))
 	p.exKept = make([]bool, len(in.Examples))
@@ -517,8 +534,10 @@ func (p *plan) chooseSnippets(summaries []string, full int, top bool) {
 		}
 		p.snipDone[i] = true
 		if !top && p.bm25 && p.snipScore[i] <= 0 {
-			continue // shares no word with the question
+			p.snipWhy[i] = NotRelevant // shares no word with the question, while others do
+			continue
 		}
+		p.snipWhy[i] = NoRoom // unless a form fits below
 		s := p.in.Snippets[i]
 		forms := []Form{Summary, Full}
 		if top {
@@ -536,9 +555,39 @@ func (p *plan) chooseSnippets(summaries []string, full int, top bool) {
 			}
 			n := p.snippetTokens(s.ID, text)
 			if p.addSys(n, headSnippets, &p.snipHead) {
-				p.snipForm[i], p.snipTok[i] = f, n
+				p.snipForm[i], p.snipTok[i], p.snipWhy[i] = f, n, Included
 				break
 			}
+		}
+	}
+}
+
+// allAlike reports whether every score is the same: a ranking that tells
+// nothing apart.
+func allAlike(scores []float64) bool {
+	for _, s := range scores[1:] {
+		if s != scores[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// chooseAll places every snippet, in input order, as its summary, or its
+// text when it has no summary, while they fit: the fallback when the
+// ranking tells them apart by nothing.
+func (p *plan) chooseAll(summaries []string) {
+	for i, s := range p.in.Snippets {
+		p.snipDone[i] = true
+		f, text := Summary, summaries[i]
+		if text == "" {
+			f, text = Full, s.Text
+		}
+		n := p.snippetTokens(s.ID, text)
+		if p.addSys(n, headSnippets, &p.snipHead) {
+			p.snipForm[i], p.snipTok[i] = f, n
+		} else {
+			p.snipWhy[i] = NoRoom
 		}
 	}
 }
@@ -579,20 +628,26 @@ func (p *plan) chooseHistory(keep int) {
 	}
 }
 
-// chooseExamples keeps the k most relevant examples that fit.
+// chooseExamples keeps the k most relevant examples that fit. When their
+// scores tell them apart by nothing, it keeps the first k in input order
+// (a stable sort of equal scores) that fit.
 func (p *plan) chooseExamples(k int) {
 	kept := 0
 	for _, i := range order(p.exScore) {
-		if kept == k {
-			break
-		}
-		if p.bm25 && p.exScore[i] <= 0 {
-			break // shares no word with the question
+		switch {
+		case kept == k:
+			p.exWhy[i] = NotTop
+			continue
+		case p.bm25 && p.exScore[i] <= 0 && !p.exFall:
+			p.exWhy[i] = NotRelevant // shares no word with the question
+			continue
 		}
 		n := p.exampleTokens(p.in.Examples[i])
 		if p.addSys(n, headExamples, &p.exHead) {
 			p.exKept[i], p.exTok[i] = true, n
 			kept++
+		} else {
+			p.exWhy[i] = NoRoom
 		}
 	}
 }
@@ -630,7 +685,7 @@ func (p *plan) result(summaries []string, ctxJSON string) *Result {
 	snipOrder, exOrder := order(p.snipScore), order(p.exScore)
 	for _, i := range snipOrder {
 		s := in.Snippets[i]
-		u := SnippetUse{ID: s.ID, Index: i, Score: p.snipScore[i], Form: p.snipForm[i], Tokens: p.snipTok[i]}
+		u := SnippetUse{ID: s.ID, Index: i, Score: p.snipScore[i], Form: p.snipForm[i], Tokens: p.snipTok[i], Why: p.snipWhy[i]}
 		r.SnippetUse = append(r.SnippetUse, u)
 		if u.Form == Dropped {
 			continue
@@ -650,7 +705,7 @@ func (p *plan) result(summaries []string, ctxJSON string) *Result {
 		r.Snippets.After += u.Tokens
 	}
 	for _, i := range exOrder {
-		u := ExampleUse{Index: i, Score: p.exScore[i], Kept: p.exKept[i], Tokens: p.exTok[i]}
+		u := ExampleUse{Index: i, Score: p.exScore[i], Kept: p.exKept[i], Tokens: p.exTok[i], Why: p.exWhy[i]}
 		r.ExampleUse = append(r.ExampleUse, u)
 		if !u.Kept {
 			continue

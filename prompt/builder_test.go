@@ -452,10 +452,10 @@ func TestBuildConcurrent(t *testing.T) {
 
 func TestReport(t *testing.T) {
 	r := &Report{TokensBefore: 100, TokensAfter: 40, Limit: 50,
-		SnippetUse:     []SnippetUse{{ID: "s1", Form: Full}, {ID: "s2", Form: Summary}, {ID: "s3", Form: Dropped}},
-		ExampleUse:     []ExampleUse{{Index: 2, Kept: true}, {Index: 0}},
+		SnippetUse:     []SnippetUse{{ID: "s1", Form: Full}, {ID: "s2", Form: Summary}, {ID: "s3", Form: Dropped, Why: NoRoom}},
+		ExampleUse:     []ExampleUse{{Index: 2, Kept: true}, {Index: 0, Why: NotTop}},
 		HistoryDropped: 2, ContextDropped: true}
-	if got, want := r.String(), "100 → 40 tokens (limit 50); summarized s2; dropped snippet s3, example 0, history 0-1, context"; got != want {
+	if got, want := r.String(), "100 → 40 tokens (limit 50); summarized s2; dropped snippet s3 (no room), example 0 (not top), history 0-1, context"; got != want {
 		t.Errorf("String() = %q\nwant %q", got, want)
 	}
 	if Full.String() != "full" || Summary.String() != "summary" || Dropped.String() != "dropped" || Form(9).String() != "Form(9)" {

@@ -53,7 +53,7 @@ func Example() {
 	// kb-newton-2 full
 	// kb-density summary
 	// kb-waves dropped
-	// dropped: [snippet kb-waves example 1]
+	// dropped: [snippet kb-waves (not relevant) example 1 (not relevant)]
 	// 4 messages
 }
 

@@ -32,6 +32,13 @@ type Report struct {
 	// ContextDropped reports whether the JSON context was left out for
 	// lack of room; otherwise it was sent minified.
 	ContextDropped bool
+	// Fallback reports that the ranking told the snippets apart by
+	// nothing (every snippet scored alike, e.g. 0 for a question of stop
+	// words only), so the builder filled the budget without it: every
+	// snippet as its summary (its text when it has none), in input order;
+	// then the worked examples in input order, or by similarity. The
+	// examples fall back alike when they all score alike.
+	Fallback bool
 	// Ranker is "bm25" or "embedder": how snippets and examples were
 	// ranked. RankErr is the embedder's error when it failed and BM25
 	// ranked instead.
@@ -53,9 +60,40 @@ const (
 	Full Form = iota
 	// Summary: the snippet's summary, given or made by the summarizer.
 	Summary
-	// Dropped: left out, for lack of room.
+	// Dropped: left out; [SnippetUse].Why says why.
 	Dropped
 )
+
+// Why says why a snippet or a worked example was left out.
+type Why int
+
+// The reasons for leaving a part out.
+const (
+	// Included: not left out.
+	Included Why = iota
+	// NoRoom: it did not fit in what was left of the budget.
+	NoRoom
+	// NotRelevant: it shares no word with the question while others do
+	// (BM25 scores it 0).
+	NotRelevant
+	// NotTop: a worked example beyond the top k ([WithTopExamples]).
+	NotTop
+)
+
+// String returns "included", "no room", "not relevant" or "not top".
+func (w Why) String() string {
+	switch w {
+	case Included:
+		return "included"
+	case NoRoom:
+		return "no room"
+	case NotRelevant:
+		return "not relevant"
+	case NotTop:
+		return "not top"
+	}
+	return fmt.Sprintf("Why(%d)", int(w))
+}
 
 // String returns "full", "summary" or "dropped".
 func (f Form) String() string {
@@ -77,6 +115,7 @@ type SnippetUse struct {
 	Score  float64 // relevance to the question (BM25 or cosine)
 	Form   Form
 	Tokens int // in the prompt, 0 when dropped
+	Why    Why // why it was dropped; Included otherwise
 }
 
 // ExampleUse is what became of one worked example.
@@ -85,6 +124,7 @@ type ExampleUse struct {
 	Score  float64
 	Kept   bool
 	Tokens int // in the prompt, 0 when not kept
+	Why    Why // why it was not kept; Included otherwise
 }
 
 // Saved returns TokensBefore − TokensAfter.
@@ -101,18 +141,25 @@ func (r *Report) Summarized() []string {
 	return ids
 }
 
-// Dropped describes what was left out, for logs: "snippet s3",
-// "example 4", "history 0-1", "context".
+// Dropped describes what was left out and why, for logs: "snippet s3
+// (no room)", "snippet s4 (not relevant)", "example 4 (not top)",
+// "history 0-1", "context".
 func (r *Report) Dropped() []string {
 	var out []string
+	why := func(w Why) string {
+		if w == Included {
+			return "" // a report not made by Build
+		}
+		return " (" + w.String() + ")"
+	}
 	for _, s := range r.SnippetUse {
 		if s.Form == Dropped {
-			out = append(out, "snippet "+s.ID)
+			out = append(out, "snippet "+s.ID+why(s.Why))
 		}
 	}
 	for _, e := range r.ExampleUse {
 		if !e.Kept {
-			out = append(out, fmt.Sprintf("example %d", e.Index))
+			out = append(out, fmt.Sprintf("example %d%s", e.Index, why(e.Why)))
 		}
 	}
 	switch r.HistoryDropped {

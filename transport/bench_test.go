@@ -13,14 +13,16 @@ import (
 )
 
 // BenchmarkLatency measures the latency of one request (GET /v1/models on
-// companiontest over TLS) through a real latency proxy (Toxiproxy for TCP,
-// udpDelay for QUIC) of 0, 28 and 180 ms round trip, sequentially and 100
-// at a time, for four clients:
+// companiontest over TLS) through a real latency proxy (internal/netdelay)
+// of 0, 28 and 180 ms round trip, sequentially and 100 at a time, for
+// three clients:
 //
 //	naive    a new http.Client per request, keep-alives off (HTTP/1.1)
 //	default  a clone of http.DefaultTransport (HTTP/2, pooled)
 //	h2       this package's Transport, warmed (HTTP/2)
-//	h3       this package's Transport with WithHTTP3, warmed (HTTP/3)
+//
+// The transport/http3 module's BenchmarkLatency measures the same over
+// HTTP/3.
 //
 // One op is one request (conc=1) or a round of 100 concurrent requests
 // (conc=100). Metrics: ms/req, the mean latency of one request; xRTT, that
@@ -30,7 +32,7 @@ import (
 func BenchmarkLatency(b *testing.B) {
 	for _, rtt := range []time.Duration{0, 28 * time.Millisecond, 180 * time.Millisecond} {
 		for _, conc := range []int{1, 100} {
-			for _, kind := range []string{"naive", "default", "h2", "h3"} {
+			for _, kind := range []string{"naive", "default", "h2"} {
 				b.Run(fmt.Sprintf("rtt=%dms/conc=%d/%s", rtt.Milliseconds(), conc, kind), func(b *testing.B) {
 					benchLatency(b, rtt, conc, kind)
 				})
@@ -40,7 +42,7 @@ func BenchmarkLatency(b *testing.B) {
 }
 
 func benchLatency(b *testing.B, rtt time.Duration, conc int, kind string) {
-	r := newRig(b, rtt, kind == "h3")
+	r := newRig(b, rtt)
 	url := r.URL + "/models"
 	var client func() *http.Client
 	switch kind {
@@ -55,21 +57,12 @@ func benchLatency(b *testing.B, rtt time.Duration, conc int, kind string) {
 		c := &http.Client{Transport: dt}
 		client = func() *http.Client { return c }
 	default:
-		opts := []transport.Option{transport.WithTLSConfig(r.TLS), transport.WithEndpoints(r.URL)}
-		if kind == "h3" {
-			opts = append(opts, transport.WithHTTP3(transport.HTTP3Config{}))
-		}
-		tr := newT(b, opts...)
+		tr := newT(b, transport.WithTLSConfig(r.TLS), transport.WithEndpoints(r.URL))
 		if err := tr.Warm(context.Background(), 1); err != nil {
 			b.Fatal(err)
 		}
 		c := tr.Client()
 		client = func() *http.Client { return c }
-		b.Cleanup(func() {
-			if st := tr.Stats(); kind == "h3" && st.HTTP3 == 0 {
-				b.Errorf("h3: no HTTP/3 response: %+v", st)
-			}
-		})
 	}
 	one := func() time.Duration {
 		c := client()

@@ -10,14 +10,18 @@
 //   - bounds dial, TLS handshake and response-header waits, but never the
 //     body: a long stream is cut only by its request's context;
 //   - opens connections before traffic with [Transport.Warm];
-//   - optionally speaks HTTP/3 over QUIC ([WithHTTP3]), with 0-RTT for GET
-//     and HEAD on resumed connections when asked (HTTP3Config.Allow0RTT),
-//     falling back to HTTP/2 for a while
-//     when the QUIC handshake fails (UDP blocked);
-//   - chooses the fastest of several endpoints ([WithEndpoints]) by connect
-//   - TLS time (and a health request), measures again in the background
-//     while requests flow, fails over on errors ([Transport.Endpoint] says
-//     which is chosen);
+//   - optionally speaks HTTP/3 over QUIC ([WithHTTP3], with the
+//     transport/http3 module's client, so that only programs that use it
+//     compile QUIC): learnt from Alt-Svc headers or configured per origin,
+//     raced against TCP + TLS with a 20 ms head start for QUIC, the first
+//     connection to complete carrying the request; when UDP is blocked a
+//     request loses the head start at most, once, and QUIC is retried in
+//     the background with backoff, never on a request's time
+//     ([HTTP3Race]);
+//   - chooses the fastest of several endpoints ([WithEndpoints]) by
+//     connect and TLS time (and a health request), measures again in the
+//     background while requests flow, fails over on errors
+//     ([Transport.Endpoint] says which is chosen);
 //   - retries 429, 500, 502, 503, 504 and connection errors with full-jitter
 //     exponential backoff, honouring Retry-After, retry-after-ms and
 //     x-ratelimit-reset-*, within a retry budget (10 % extra load by
@@ -25,20 +29,24 @@
 //   - hedges slow requests when asked ([WithHedging]);
 //   - keeps a circuit breaker per endpoint;
 //   - counts connections, handshakes, resumptions, protocols, retries,
-//     hedges and breaker states ([Transport.Stats]).
+//     hedges, races and breaker states ([Transport.Stats]), and adds an
+//     "attempt" event (and a "connect" event per race) to the request's
+//     span.
 //
 // Order of the stages in [Transport.RoundTrip]: endpoint choice (skipping
-// open breakers) → attempt (and hedge) over HTTP/3 or HTTP/2 → retry policy
-// → backoff → retry budget → next attempt, preferring another endpoint.
+// open breakers) → attempt (and hedge): an open HTTP/3 connection, or a
+// race of QUIC against TCP + TLS, or HTTP/2 → retry policy → backoff →
+// retry budget → next attempt, preferring another endpoint.
 //
 // # Measured
 //
 // Mean latency of one request (GET /v1/models on companiontest over TLS,
-// on loopback, 2 shared cores) behind a real latency proxy (an in-process
-// Toxiproxy for TCP; for QUIC a UDP relay in this package's tests that
-// holds each datagram RTT/2 each way), from
+// on loopback, 2 shared cores) behind a real latency proxy
+// (internal/netdelay: a TCP proxy and a UDP relay that hold each chunk or
+// datagram RTT/2 each way), from
 //
 //	go test -run '^$' -bench Latency -benchtime 20x ./transport/
+//	go test -run '^$' -bench Latency -benchtime 20x ./transport/http3/   # the h3 column
 //
 // naive is a new http.Client per request without keep-alives; default is
 // a clone of http.DefaultTransport; h2 is this Transport, warmed; h3 is
@@ -63,8 +71,11 @@
 //
 // HTTP/3 matches HTTP/2 for reused requests; its gain is on new
 // connections (QUIC + TLS in one round trip, 0-RTT GET on resumption
-// with Allow0RTT)
-// and on lossy networks, which loopback does not show. A server's QUIC
+// with Allow0RTT) and on lossy networks, which loopback does not show.
+// The first request of a new Transport against Caddy, with HTTP/3
+// available, with h1/h2 only and with UDP blocked, is measured in the
+// transport/http3 package doc: with UDP blocked it costs the 20 ms head
+// start more than HTTP/2, and later requests nothing. A server's QUIC
 // stream limit matters: with quic-go's default of 100 concurrent streams,
 // 100 concurrent requests wait a round trip for stream credit (1.6–1.7 ×
 // RTT measured); the benchmark server allows 1000, as large deployments

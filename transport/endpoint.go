@@ -175,7 +175,9 @@ func (t *Transport) Endpoint() string {
 // That completes the TCP, TLS (or QUIC) handshakes and stores a session
 // ticket for resumption. Over HTTP/2 and HTTP/3 one connection carries
 // many requests, so n = 1 is usually enough; over HTTP/1.1 n connections
-// are left in the pool. It returns ctx's error, [ErrNoEndpoint], or the
+// are left in the pool. With [WithHTTP3], when a response's Alt-Svc offers
+// HTTP/3, Warm also waits for the QUIC dial that starts, at most as long
+// as its requests took or 250 ms, whichever is longer. It returns ctx's error, [ErrNoEndpoint], or the
 // error of the last request when none succeeded.
 func (t *Transport) Warm(ctx context.Context, n int) error {
 	if len(t.eps) == 0 {
@@ -193,6 +195,7 @@ func (t *Transport) Warm(ctx context.Context, n int) error {
 	}
 	n = max(n, 1)
 	errs := make([]error, n)
+	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
@@ -210,6 +213,13 @@ func (t *Transport) Warm(ctx context.Context, n int) error {
 		})
 	}
 	wg.Wait()
+	if t.h3 != nil && ep != nil {
+		// An Alt-Svc header started a QUIC dial: give it as long as the
+		// HEAD took (TCP + TLS + a request, three round trips; QUIC needs
+		// one), and at least 250 ms, so that the first request finds it
+		// open.
+		t.waitH3(ctx, ep, max(time.Since(start), 250*time.Millisecond))
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

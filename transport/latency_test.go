@@ -1,22 +1,19 @@
 package transport_test
 
-// Test helpers: real servers on loopback (TLS + HTTP/2 by httptest, HTTP/3 by
-// quic-go) and real network latency between client and server: TCP and UDP
-// through internal/netdelay's relays, which hold each chunk or datagram
-// RTT/2 in each direction.
+// Test helpers: real servers on loopback (TLS + HTTP/2 by httptest) and
+// real network latency between client and server: TCP through
+// internal/netdelay's proxy, which holds each chunk RTT/2 in each
+// direction. The HTTP/3 tests, with a real QUIC server and Caddy, are in
+// the transport/http3 module.
 
 import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/quic-go/quic-go"
-	"github.com/quic-go/quic-go/http3"
 
 	"github.com/companion-go/companion/companiontest"
 	"github.com/companion-go/companion/internal/netdelay"
@@ -59,51 +56,15 @@ func latencyProxy(t testing.TB, upstream string, rtt time.Duration) string {
 	return p.Addr
 }
 
-// h3Server serves s's API over HTTP/3 on UDP port of addr (the same port
-// number as its TCP listener, so one URL reaches both), with 0-RTT allowed.
-func h3Server(t testing.TB, s *companiontest.Server, addr string) {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tcfg := s.HTTP.TLS.Clone()
-	tcfg.NextProtos = []string{http3.NextProtoH3}
-	srv := &http3.Server{
-		Handler:    s.HTTP.Config.Handler,
-		TLSConfig:  tcfg,
-		QUICConfig: &quic.Config{Allow0RTT: true, MaxIncomingStreams: 1000},
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(pc) }()
-	t.Cleanup(func() {
-		_ = srv.Close()
-		_ = pc.Close()
-		<-done
-	})
-}
-
-// udpDelay relays datagrams between clients on listen and upstream
-// (host:port), holding each one rtt/2 in each direction.
-func udpDelay(t testing.TB, listen, upstream string, rtt time.Duration) {
-	t.Helper()
-	p, err := netdelay.UDP(listen, upstream, rtt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-}
-
-// rig is a TLS + HTTP/2 (and optionally HTTP/3) companiontest server behind
-// a latency proxy of rtt: URL reaches it through the proxy, over TCP and,
-// with h3, over UDP on the same port.
+// rig is a TLS + HTTP/2 companiontest server behind a latency proxy of
+// rtt: URL reaches it through the proxy.
 type rig struct {
 	srv *companiontest.Server
 	URL string
 	TLS *tls.Config
 }
 
-func newRig(t testing.TB, rtt time.Duration, h3 bool, opts ...companiontest.Option) *rig {
+func newRig(t testing.TB, rtt time.Duration, opts ...companiontest.Option) *rig {
 	t.Helper()
 	s := tlsServer(t, opts...)
 	r := &rig{srv: s, TLS: rootsOf(s)}
@@ -111,30 +72,8 @@ func newRig(t testing.TB, rtt time.Duration, h3 bool, opts ...companiontest.Opti
 	if rtt > 0 {
 		addr = latencyProxy(t, addr, rtt)
 	}
-	if h3 {
-		// The HTTP/3 server listens on a UDP port of its own; with rtt the
-		// relay sits on the proxy's port number, else the server does.
-		if rtt > 0 {
-			h3addr := freeUDP(t)
-			h3Server(t, s, h3addr)
-			udpDelay(t, addr, h3addr, rtt)
-		} else {
-			h3Server(t, s, addr)
-		}
-	}
 	r.URL = "https://" + addr + "/v1"
 	return r
-}
-
-// freeUDP returns a free loopback UDP address.
-func freeUDP(t testing.TB) string {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := pc.LocalAddr().String()
-	pc.Close()
-	return a
 }
 
 // get sends GET url+path with c and returns the status and protocol.

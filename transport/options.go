@@ -61,10 +61,6 @@ const (
 	// DefaultHedgeFallbackDelay is the hedging delay used by an adaptive
 	// [WithHedging] until enough first-byte times are known.
 	DefaultHedgeFallbackDelay = time.Second
-	// DefaultH3FallbackFor is the default of HTTP3Config.FallbackFor.
-	DefaultH3FallbackFor = 5 * time.Minute
-	// DefaultH3HandshakeTimeout is the default of HTTP3Config.HandshakeTimeout.
-	DefaultH3HandshakeTimeout = 3 * time.Second
 )
 
 type config struct {
@@ -91,7 +87,8 @@ type config struct {
 	healthPath      string
 	hedge           bool
 	hedgeDelay      time.Duration
-	h3              *HTTP3Config
+	h3              HTTP3 // nil without WithHTTP3
+	h3cfg           h3config
 	errs            []error
 }
 
@@ -338,42 +335,5 @@ func WithHedging(delay time.Duration) Option {
 			return
 		}
 		c.hedge, c.hedgeDelay = true, delay
-	})
-}
-
-// HTTP3Config configures HTTP/3 over QUIC. The zero value uses the
-// defaults.
-type HTTP3Config struct {
-	// FallbackFor is how long an endpoint whose QUIC handshake failed (UDP
-	// blocked, no HTTP/3 server) is served over HTTP/2 before HTTP/3 is
-	// tried again. Default [DefaultH3FallbackFor] (5 min).
-	FallbackFor time.Duration
-	// HandshakeTimeout bounds the QUIC handshake, and so the time lost
-	// when UDP is blocked. Default [DefaultH3HandshakeTimeout] (3 s).
-	HandshakeTimeout time.Duration
-	// Allow0RTT sends GET and HEAD requests (probes, Warm) in 0-RTT data
-	// on a resumed connection where the server allows it. POST, and so
-	// every model call, is never sent in 0-RTT (it could be replayed).
-	// Default false: quic-go v0.65 has a data race when a stream is opened
-	// while a 0-RTT handshake completes (quic-go issue 4303), which the
-	// race detector reports; turn it on once that is fixed upstream.
-	Allow0RTT bool
-}
-
-// WithHTTP3 sends requests to https endpoints over HTTP/3 (QUIC), falling
-// back to HTTP/2 when the QUIC handshake fails. Default: off (HTTP/2).
-func WithHTTP3(cfg HTTP3Config) Option {
-	return optionFunc(func(c *config) {
-		if cfg.FallbackFor < 0 || cfg.HandshakeTimeout < 0 {
-			c.fail("WithHTTP3", "durations must not be negative")
-			return
-		}
-		if cfg.FallbackFor == 0 {
-			cfg.FallbackFor = DefaultH3FallbackFor
-		}
-		if cfg.HandshakeTimeout == 0 {
-			cfg.HandshakeTimeout = DefaultH3HandshakeTimeout
-		}
-		c.h3 = &cfg
 	})
 }

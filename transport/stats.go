@@ -21,8 +21,14 @@ type Stats struct {
 	RetriesDenied int64 // retries and hedges refused by the retry budget
 	Hedges        int64 // hedged attempts sent
 	HedgeWins     int64 // hedged attempts whose response won
-	H3Fallbacks   int64 // HTTP/3 attempts that fell back to HTTP/2
 	CircuitOpen   int64 // attempts not sent because every breaker was open
+
+	// HTTP/3 (WithHTTP3): see HTTP3Race for the race.
+	H3Races      int64 // requests that raced QUIC against TCP + TLS
+	H3RaceWins   int64 // of those, carried by the QUIC connection
+	H3Fallbacks  int64 // requests to an HTTP/3 origin sent over HTTP/2: race lost, QUIC failed or backing off
+	H3Dials      int64 // QUIC dials started, for races and in the background
+	H3DialErrors int64 // of those, failed (UDP blocked, no HTTP/3 server); cancelled ones are not counted
 
 	Endpoints []EndpointStats // configured endpoints first, then other hosts
 }
@@ -36,7 +42,11 @@ type EndpointStats struct {
 	Probed   bool         // measured at least once
 	Latency  time.Duration
 	ProbeErr error // the last measurement's error
-	HTTP3Off bool  // HTTP/3 fell back to HTTP/2 and is not tried yet
+
+	HTTP3Alt   string    // UDP host:port of its HTTP/3 alternative (Alt-Svc or configuration), "" when none
+	HTTP3Up    bool      // a QUIC connection is open
+	HTTP3Off   bool      // a QUIC dial failed: HTTP/2 until a background retry succeeds
+	HTTP3Retry time.Time // with HTTP3Off, when QUIC may be tried again
 
 	Requests int64 // attempts sent
 	Failures int64 // attempts that failed (connection errors, 5xx)
@@ -51,7 +61,9 @@ func (t *Transport) Stats() Stats {
 		HTTP1: t.c.http1.Load(), HTTP2: t.c.http2.Load(), HTTP3: t.c.http3.Load(),
 		Retries: t.c.retries.Load(), RetriesDenied: t.c.retriesDenied.Load(),
 		Hedges: t.c.hedges.Load(), HedgeWins: t.c.hedgeWins.Load(),
-		H3Fallbacks: t.c.h3Fallbacks.Load(), CircuitOpen: t.c.rejected.Load(),
+		CircuitOpen: t.c.rejected.Load(),
+		H3Races:     t.c.h3Races.Load(), H3RaceWins: t.c.h3RaceWins.Load(), H3Fallbacks: t.c.h3Fallbacks.Load(),
+		H3Dials: t.c.h3Dials.Load(), H3DialErrors: t.c.h3DialErrors.Load(),
 	}
 	chosen := t.Endpoint()
 	t.mu.Lock()
@@ -64,11 +76,16 @@ func (t *Transport) Stats() Stats {
 	for _, ep := range eps {
 		st, opens := ep.br.snapshot(now)
 		ep.mu.Lock()
-		s.Endpoints = append(s.Endpoints, EndpointStats{
+		es := EndpointStats{
 			URL: ep.base.String(), Chosen: ep.base.String() == chosen, Breaker: st, Opens: opens,
-			Probed: ep.probed, Latency: ep.latency, ProbeErr: ep.probeErr, HTTP3Off: now.Before(ep.h3Until),
+			Probed: ep.probed, Latency: ep.latency, ProbeErr: ep.probeErr,
+			HTTP3Alt: ep.h3.altAddr(now), HTTP3Up: ep.h3.conn != nil && ep.h3.conn.alive(),
 			Requests: ep.requests.Load(), Failures: ep.failures.Load(),
-		})
+		}
+		if ep.h3.failures > 0 {
+			es.HTTP3Off, es.HTTP3Retry = true, ep.h3.retryAt
+		}
+		s.Endpoints = append(s.Endpoints, es)
 		ep.mu.Unlock()
 	}
 	return s

@@ -13,9 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/quic-go/quic-go"
-	"github.com/quic-go/quic-go/http3"
 )
 
 // Transport is a tuned http.RoundTripper for one LLM API host (or a few
@@ -28,7 +25,8 @@ type Transport struct {
 	dialer net.Dialer
 	tls    *tls.Config
 	h2     *http.Transport
-	h3     *http3.Transport // nil without WithHTTP3
+	h3     HTTP3       // nil without WithHTTP3
+	h3tls  *tls.Config // of QUIC dials, with a session cache of their own
 	c      counters
 	budget budget
 	ttfb   ttfbWindow
@@ -41,8 +39,14 @@ type Transport struct {
 	lastProbe time.Time
 	probing   bool
 
+	connMu sync.Mutex
+	live   map[string]int           // open TCP + TLS connections by host:port
+	stash  map[string][]stashedConn // race winners on their way to the HTTP/2 pool
+
 	probes sync.WaitGroup
-	ctx    context.Context // ends on Close; background probes run under it
+	bg     sync.WaitGroup  // background dials
+	bgMu   sync.RWMutex    // orders bg.Add before Close's bg.Wait
+	ctx    context.Context // ends on Close; background probes and dials run under it
 	stop   context.CancelFunc
 	closed atomic.Bool
 }
@@ -52,6 +56,7 @@ var _ http.RoundTripper = (*Transport)(nil)
 // endpoint is one base URL with its breaker and measurements.
 type endpoint struct {
 	base *url.URL
+	addr string // host:port of its connections
 	br   breaker
 
 	requests, failures atomic.Int64
@@ -60,7 +65,7 @@ type endpoint struct {
 	probed   bool
 	latency  time.Duration
 	probeErr error
-	h3Until  time.Time // HTTP/3 is not tried before then
+	h3       h3State
 }
 
 func (e *endpoint) healthy() bool {
@@ -73,7 +78,8 @@ func (e *endpoint) healthy() bool {
 type counters struct {
 	requests, attempts, newConns, tlsHandshakes, tlsResumed, zeroRTT atomic.Int64
 	http1, http2, http3                                              atomic.Int64
-	retries, retriesDenied, hedges, hedgeWins, h3Fallbacks, rejected atomic.Int64
+	retries, retriesDenied, hedges, hedgeWins, rejected              atomic.Int64
+	h3Races, h3RaceWins, h3Fallbacks, h3Dials, h3DialErrors          atomic.Int64
 }
 
 // New returns a Transport configured by opts. It returns a [*ConfigError]
@@ -91,6 +97,8 @@ func New(opts ...Option) (*Transport, error) {
 		dialer: net.Dialer{Timeout: cfg.dialTimeout, KeepAlive: cfg.keepAlive},
 		budget: budget{ratio: cfg.budgetRatio, min: cfg.budgetMin},
 		hosts:  make(map[string]*endpoint),
+		live:   make(map[string]int),
+		stash:  make(map[string][]stashedConn),
 	}
 	t.ctx, t.stop = context.WithCancel(context.Background())
 	t.tls = cfg.tls
@@ -126,17 +134,9 @@ func New(opts ...Option) (*Transport, error) {
 		},
 	}
 	if cfg.h3 != nil {
-		h3tls := t.tls.Clone()
-		h3tls.ClientSessionCache = tls.NewLRUClientSessionCache(256)
-		t.h3 = &http3.Transport{
-			TLSClientConfig: h3tls,
-			QUICConfig: &quic.Config{
-				HandshakeIdleTimeout: cfg.h3.HandshakeTimeout,
-				MaxIdleTimeout:       cfg.idleTimeout,
-				KeepAlivePeriod:      cfg.keepAlive,
-			},
-			Dial: t.dialQUIC,
-		}
+		t.h3 = cfg.h3
+		t.h3tls = t.tls.Clone()
+		t.h3tls.ClientSessionCache = tls.NewLRUClientSessionCache(256)
 	}
 	for _, u := range cfg.endpoints {
 		t.eps = append(t.eps, t.newEndpoint(u))
@@ -146,33 +146,40 @@ func New(opts ...Option) (*Transport, error) {
 }
 
 func (t *Transport) newEndpoint(u *url.URL) *endpoint {
-	return &endpoint{base: u, br: breaker{failures: t.cfg.breakerFailures, cooldown: t.cfg.breakerCooldown}}
+	ep := &endpoint{base: u, addr: hostPort(u), br: breaker{failures: t.cfg.breakerFailures, cooldown: t.cfg.breakerCooldown}}
+	if t.cfg.h3 != nil && u.Scheme == "https" && t.cfg.h3cfg.origins[ep.addr] {
+		ep.h3.alt, ep.h3.configured = ep.addr, true
+	}
+	return ep
 }
 
 // Client returns an *http.Client on t with no overall timeout: bound each
 // call with its context, so that long streams are not cut.
 func (t *Transport) Client() *http.Client { return &http.Client{Transport: t} }
 
-// CloseIdleConnections closes the idle connections of the pools.
+// CloseIdleConnections closes the idle connections of the pools: HTTP/2
+// and HTTP/1.1 connections, and HTTP/3 connections that carry no request.
 func (t *Transport) CloseIdleConnections() {
 	t.h2.CloseIdleConnections()
-	if t.h3 != nil {
-		t.h3.CloseIdleConnections()
-	}
+	t.closeStash()
+	t.closeH3(false)
 }
 
-// Close stops background probes, waits for them and closes the idle
-// connections. Requests after Close fail with [ErrClosed]. It returns nil.
+// Close stops background probes and QUIC dials, waits for them, closes
+// the idle HTTP/2 connections and every HTTP/3 connection. Requests after
+// Close fail with [ErrClosed]. It returns nil.
 func (t *Transport) Close() error {
 	if t.closed.Swap(true) {
 		return nil
 	}
 	t.stop()
 	t.probes.Wait()
+	t.bgMu.Lock() // no background dial starts after this
+	t.bgMu.Unlock()
+	t.bg.Wait()
 	t.h2.CloseIdleConnections()
-	if t.h3 != nil {
-		_ = t.h3.Close()
-	}
+	t.closeStash()
+	t.closeH3(true)
 	return nil
 }
 
@@ -185,10 +192,14 @@ func (t *Transport) dialContext(ctx context.Context, network, addr string) (net.
 }
 
 func (t *Transport) dialTLSContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if c := t.popStash(addr); c != nil {
+		return c, nil
+	}
 	raw, err := t.dialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}
+	raw = t.track(addr, raw)
 	cfg := t.tls.Clone()
 	if cfg.ServerName == "" {
 		host, _, err := net.SplitHostPort(addr)
@@ -212,40 +223,6 @@ func (t *Transport) dialTLSContext(ctx context.Context, network, addr string) (n
 		t.c.tlsResumed.Add(1)
 	}
 	return tc, nil
-}
-
-// h3DialError marks a failed QUIC dial or handshake: the endpoint is then
-// served over HTTP/2 for a while.
-type h3DialError struct{ err error }
-
-func (e *h3DialError) Error() string { return "transport: http/3: " + e.err.Error() }
-func (e *h3DialError) Unwrap() error { return e.err }
-
-func (t *Transport) dialQUIC(ctx context.Context, addr string, tlsCfg *tls.Config, qcfg *quic.Config) (*quic.Conn, error) {
-	dial := quic.DialAddr // a connection is used once its handshake is done
-	if t.cfg.h3.Allow0RTT {
-		dial = quic.DialAddrEarly // or before, on resumption, for 0-RTT data
-	}
-	conn, err := dial(ctx, addr, tlsCfg, qcfg)
-	if err != nil {
-		return nil, &h3DialError{err}
-	}
-	t.c.newConns.Add(1)
-	go func() {
-		select {
-		case <-conn.HandshakeComplete():
-			st := conn.ConnectionState()
-			t.c.tlsHandshakes.Add(1)
-			if st.TLS.DidResume {
-				t.c.tlsResumed.Add(1)
-			}
-			if st.Used0RTT {
-				t.c.zeroRTT.Add(1)
-			}
-		case <-conn.Context().Done():
-		}
-	}()
-	return conn, nil
 }
 
 // route returns the endpoints a request may go to, and its URL path after
@@ -446,59 +423,6 @@ func outcomeOf(ctx context.Context, resp *http.Response, err error) outcome {
 		return outcomeFailure
 	}
 	return outcomeSuccess
-}
-
-// do sends r over HTTP/3 when enabled and not fallen back, else HTTP/2
-// (or HTTP/1.1).
-func (t *Transport) do(r *http.Request, ep *endpoint) (*http.Response, error) {
-	if t.h3 == nil || r.URL.Scheme != "https" {
-		return t.h2.RoundTrip(r)
-	}
-	now := time.Now()
-	ep.mu.Lock()
-	off := now.Before(ep.h3Until)
-	ep.mu.Unlock()
-	if off {
-		return t.h2.RoundTrip(r)
-	}
-	r3 := r
-	if t.cfg.h3.Allow0RTT && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		c := *r
-		c.Method = http3.MethodGet0RTT
-		if r.Method == http.MethodHead {
-			c.Method = http3.MethodHead0RTT
-		}
-		r3 = &c
-	}
-	resp, err := t.h3.RoundTrip(r3)
-	if err == nil {
-		resp.Request = r
-		return resp, nil
-	}
-	if r.Context().Err() != nil {
-		return nil, err
-	}
-	var de *h3DialError
-	if errors.As(err, &de) {
-		// UDP blocked or no HTTP/3 server: HTTP/2 for a while.
-		ep.mu.Lock()
-		ep.h3Until = time.Now().Add(t.cfg.h3.FallbackFor)
-		ep.mu.Unlock()
-	}
-	t.c.h3Fallbacks.Add(1)
-	if r.Body != nil && r.Body != http.NoBody {
-		if r.GetBody == nil {
-			return nil, err
-		}
-		b, gerr := r.GetBody()
-		if gerr != nil {
-			return nil, err
-		}
-		c := *r
-		c.Body = b
-		r = &c
-	}
-	return t.h2.RoundTrip(r)
 }
 
 func closeBody(req *http.Request) {
