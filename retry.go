@@ -28,7 +28,7 @@ import (
 // [ErrRateLimited] whose RetryAfter carries the wait.
 type RetryPolicy struct {
 	// MaxAttempts is the most upstream attempts of one turn, the first
-	// included; 1 turns turn-level retries off. Default 4.
+	// included; 1 turns turn-level retries off. Default 5.
 	MaxAttempts int
 	// MinBackoff and MaxBackoff bound the wait before retry n: uniform in
 	// [0, min(MaxBackoff, MinBackoff × 2^n)). Defaults 25 ms and 1 s.
@@ -43,10 +43,10 @@ type RetryPolicy struct {
 	MinRetries int
 }
 
-// DefaultRetryPolicy returns the defaults: 4 attempts, backoff 25 ms to
+// DefaultRetryPolicy returns the defaults: 5 attempts, backoff 25 ms to
 // 1 s, a budget of 50 % of first attempts plus 20 retries per 10 s.
 func DefaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{MaxAttempts: 4, MinBackoff: 25 * time.Millisecond, MaxBackoff: time.Second, Budget: 0.5, MinRetries: 20}
+	return RetryPolicy{MaxAttempts: 5, MinBackoff: 25 * time.Millisecond, MaxBackoff: time.Second, Budget: 0.5, MinRetries: 20}
 }
 
 // WithRetry sets the turn-level retry policy. Default

@@ -193,7 +193,7 @@ func failureKind(err error) string {
 	var ue *companion.UpstreamError
 	switch {
 	case errors.Is(err, companion.ErrRateLimited):
-		return "rate limited: " + err.Error()
+		return "rate limited"
 	case errors.As(err, &ue) && ue.StatusCode != 0:
 		return fmt.Sprintf("status %d", ue.StatusCode)
 	case errors.Is(err, companion.ErrStreamInterrupted):
