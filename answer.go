@@ -82,10 +82,10 @@ type Answer struct {
 
 // Usage counts billed tokens.
 type Usage struct {
-	PromptTokens       int
-	CompletionTokens   int
-	TotalTokens        int
-	CachedPromptTokens int // of PromptTokens, served from the provider's prompt cache
+	PromptTokens       int `json:"prompt_tokens"`
+	CompletionTokens   int `json:"completion_tokens"`
+	TotalTokens        int `json:"total_tokens"`
+	CachedPromptTokens int `json:"cached_prompt_tokens"` // of PromptTokens, served from the provider's prompt cache
 }
 
 // Timings measures the stages of one turn. A stage that did not run has a

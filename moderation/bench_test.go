@@ -3,6 +3,7 @@ package moderation
 import (
 	"context"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -304,4 +305,56 @@ func BenchmarkGuard2KB(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkMatcherScanRealText: the development list with the Chinese
+// probe lists (testdata/words.txt, zh_probe.txt, zh_probe_issue.txt; so
+// one-character terms, the compound lexicon and inflected forms all in
+// play) on real text: GSM8K problems with their answers and LCQMC
+// questions, interleaved, about 256 KB (from ../shared; skipped when it
+// is absent).
+func BenchmarkMatcherScanRealText(b *testing.B) {
+	load := func(path string) []string {
+		data, err := os.ReadFile(sharedData + path)
+		if err != nil {
+			b.Skipf("shared data set not found (%v): skipping", err)
+		}
+		return strings.Split(string(data), "\n")
+	}
+	gsm, lcqmc := load("workload/gsm8k-test.jsonl"), load("semantic/lcqmc-dev.tsv")
+	var sb strings.Builder
+	for i := 0; sb.Len() < 256<<10; i++ {
+		sb.WriteString(gsm[i%len(gsm)])
+		sb.WriteByte('\n')
+		for j := range 4 {
+			sb.WriteString(lcqmc[(4*i+j)%len(lcqmc)])
+			sb.WriteByte('\n')
+		}
+	}
+	text := sb.String()
+	var words []Entry
+	for _, p := range []string{"testdata/words.txt", "testdata/zh_probe.txt", "testdata/zh_probe_issue.txt"} {
+		f, err := os.Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ws, err := ParseWords(f)
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		words = append(words, ws...)
+	}
+	m, err := NewMatcher(words, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hits := len(m.Find(text))
+	cpu := meterCPU(b, len(text))
+	for b.Loop() {
+		if len(m.Find(text)) != hits {
+			b.Fatal("hits changed")
+		}
+	}
+	cpu.report()
 }

@@ -103,5 +103,6 @@ func (m *Matcher) addAllowRef(id int32, text string, at []int) {
 	t.allow = append(t.allow, allowRef{text: text, at: at})
 	for _, a := range at {
 		t.maxLeft = max(t.maxLeft, a)
+		t.maxRight = max(t.maxRight, len(text)-a)
 	}
 }

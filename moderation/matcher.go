@@ -89,6 +89,39 @@ type term struct {
 	infl         []infl // the suffixes that make inflected forms of listed terms from this pattern
 	allow        []allowRef
 	maxLeft      int // the largest offset of this term in an allow entry, in bytes
+	maxRight     int // the most bytes of an allow entry from this term's start on
+
+	// With many allow entries (a one-character Chinese term has dozens
+	// of compounds), the entries by text and their distinct shapes
+	// (offset of the term, length), so that a hit costs a few map
+	// lookups rather than a comparison per entry.
+	allowSet    map[string]struct{}
+	allowShapes []allowShape
+}
+
+type allowShape struct{ at, n int }
+
+// manyAllow is the number of allow entries from which a term looks its
+// entries up by shape.
+const manyAllow = 8
+
+// indexAllow builds the lookup of a term with many allow entries.
+func (t *term) indexAllow() {
+	if len(t.allow) < manyAllow {
+		return
+	}
+	t.allowSet = make(map[string]struct{}, len(t.allow))
+	seen := map[allowShape]bool{}
+	for _, ref := range t.allow {
+		t.allowSet[ref.text] = struct{}{}
+		for _, k := range ref.at {
+			sh := allowShape{k, len(ref.text)}
+			if !seen[sh] {
+				seen[sh] = true
+				t.allowShapes = append(t.allowShapes, sh)
+			}
+		}
+	}
 }
 
 // infl is a regular inflection that begins with a pattern: the suffix
@@ -253,6 +286,9 @@ func NewMatcher(words []Entry, allow []string) (*Matcher, error) {
 		listed[rep.Entries[i].Norm] = true
 	}
 	m.compoundAllow(listed)
+	for i := range m.terms {
+		m.terms[i].indexAllow()
+	}
 	m.pool.New = func() any { return &scanner{} }
 	return m, nil
 }
@@ -516,46 +552,81 @@ func (s *scanner) settleAllow(h Match) {
 }
 
 // allowed reports whether an allow-list entry covers the hit, and whether
-// that is still undecided for want of text after it.
+// that is still undecided for want of text after it. It normalizes a
+// window around the hit, in the allow-list form, wide enough for the
+// term's entries, and widens it when an entry reaches past it.
 func (s *scanner) allowed(h Match) (allowed, wait bool) {
 	t := &s.m.terms[h.id]
 	if len(t.allow) == 0 {
 		return false, false
 	}
 	text := s.text[:s.consumed]
-	back := 4*t.maxLeft + 16
+	back, ahead := 4*t.maxLeft+16, 4*t.maxRight+16
 	for {
 		w0 := max(0, h.Start-back)
 		for w0 > 0 && !utf8.RuneStart(text[w0]) {
 			w0--
 		}
+		w1 := min(len(text), h.Start+ahead)
+		for w1 < len(text) && !utf8.RuneStart(text[w1]) {
+			w1++
+		}
 		n := &s.allowN
 		n.reset(w0, true)
-		n.feed(text, w0, s.eof)
+		n.feed(text[:w1], w0, s.eof && w1 == len(text))
 		norm := n.out
 		h1 := n.outIndex(h.Start)
-		short := false
+		if t.allowSet != nil {
+			overflow := false
+			for _, sh := range t.allowShapes {
+				p := h1 - sh.at
+				switch {
+				case p < 0:
+					overflow = overflow || w0 > 0
+				case p+sh.n <= len(norm):
+					if _, ok := t.allowSet[string(norm[p:p+sh.n])]; ok {
+						return true, false
+					}
+				default:
+					overflow = true
+				}
+			}
+			if !overflow {
+				return false, false
+			}
+			// An entry may reach past the window: look closer.
+		}
+		shortL, shortR := false, false
 		wait = false
 		for _, ref := range t.allow {
 			for _, k := range ref.at {
 				p := h1 - k
 				if p < 0 {
-					short = short || w0 > 0
+					shortL = shortL || w0 > 0
 					continue
 				}
-				if p+len(ref.text) <= len(norm) {
+				switch {
+				case p+len(ref.text) <= len(norm):
 					if string(norm[p:p+len(ref.text)]) == ref.text {
 						return true, false
 					}
-				} else if !s.eof && strings.HasPrefix(ref.text, string(norm[p:])) {
+				case !strings.HasPrefix(ref.text, string(norm[p:])):
+				case w1 < len(text):
+					shortR = true
+				case !s.eof:
 					wait = true
 				}
 			}
 		}
-		if !short {
+		if !shortL && !shortR {
 			return false, wait
 		}
-		back *= 2
+		if shortL {
+			back *= 2
+		}
+		if shortR {
+			ahead *= 2
+		}
 	}
 }
 

@@ -49,8 +49,8 @@ type HTTP3Conn interface {
 
 // HTTP3ConnState describes an HTTP/3 connection's completed handshake.
 type HTTP3ConnState struct {
-	TLS      tls.ConnectionState
-	Used0RTT bool // requests went in 0-RTT data and the server accepted it
+	TLS      tls.ConnectionState // the handshake's; DidResume for a resumed session
+	Used0RTT bool                // requests went in 0-RTT data and the server accepted it
 }
 
 // HTTP3Race says how a [Transport] races QUIC against TCP + TLS. The zero

@@ -327,6 +327,7 @@ func TestHTTP3OptionsValidated(t *testing.T) {
 		"http origin":         transport.WithHTTP3(&fakeH3{race: transport.HTTP3Race{Origins: []string{"http://x"}}}),
 		"empty origin":        transport.WithHTTP3(&fakeH3{race: transport.HTTP3Race{Origins: []string{""}}}),
 		"origin with no host": transport.WithHTTP3(&fakeH3{race: transport.HTTP3Race{Origins: []string{"https://:443"}}}),
+		"nil option":          nil,
 	} {
 		var ce *transport.ConfigError
 		if _, err := transport.New(o); !errors.Is(err, transport.ErrInvalidOption) || !errors.As(err, &ce) {

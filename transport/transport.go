@@ -87,6 +87,10 @@ type counters struct {
 func New(opts ...Option) (*Transport, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
+		if isNil(o) {
+			cfg.fail("New", "nil Option")
+			continue
+		}
 		o.apply(&cfg)
 	}
 	if len(cfg.errs) > 0 {
