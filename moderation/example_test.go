@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/companion-go/companion/companiontest"
@@ -118,4 +119,32 @@ func ExampleRemote() {
 	// 0 []
 	// 3 [remote:harassment remote:harassment/threatening remote:violence]
 	// block remote:unavailable true
+}
+
+// A list as users have it: a duplicate, a number that is a list fault, a
+// line without a severity. The report says what became of each entry; the
+// matcher finds inflected forms and keeps one-character Chinese terms out
+// of ordinary compounds.
+func ExampleMatcher_Report() {
+	words, err := moderation.ParseWords(strings.NewReader(
+		"idiot\tinsult\tmedium\nIDIOT\tinsult\thigh\n13.\tfault\n奶\tsexual\tmedium\njerk\tinsult\tlow\texact\n"))
+	if err != nil {
+		panic(err)
+	}
+	m, err := moderation.NewMatcher(words, nil)
+	if err != nil {
+		panic(err)
+	}
+	for _, f := range m.Report().Faults() {
+		fmt.Println(f)
+	}
+	for _, h := range m.Find("13 idiots jerked; 奶奶买了牛奶") {
+		fmt.Println(h.Term, h.Entry.Term, h.Entry.Severity)
+	}
+	// Output:
+	// words[0] "idiot": merged into words[1]: same term as words[1], which wins
+	// words[1] "IDIOT": kept: same term as words[0]: this one wins
+	// words[2] "13.": refused: digits only: refused (set Entry.Digits to match it); normalizes to "13"; no severity given: high assumed
+	// words[3] "奶": kept: one character: matches only where it is a word, not inside the compounds of lexicon/zh_compounds.txt
+	// idiot IDIOT high
 }
