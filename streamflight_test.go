@@ -149,6 +149,10 @@ func TestStreamCoalescingAllGone(t *testing.T) {
 func TestStreamCoalescingErrors(t *testing.T) {
 	lat := companiontest.Latency{FirstToken: 80 * time.Millisecond, PerOutputToken: time.Millisecond}
 	t.Run("open", func(t *testing.T) {
+		// The fault answers after the round trip: long enough for the
+		// five streams to join one flight, however loaded the machine.
+		lat := lat
+		lat.RTT = 300 * time.Millisecond
 		c, srv := newTest(t, []companiontest.Option{companiontest.WithLatency(lat),
 			companiontest.WithFaults(companiontest.Fault{Kind: companiontest.FaultServerError, Path: "/v1/chat/completions"})},
 			WithExactCache(newMemory(t)), WithTransportOptions(transport.WithMaxRetries(0)), WithRetry(RetryPolicy{MaxAttempts: 1}))
