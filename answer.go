@@ -3,6 +3,8 @@ package companion
 import (
 	"fmt"
 	"time"
+
+	openai "github.com/sashabaranov/go-openai"
 )
 
 // Source says where an answer came from.
@@ -78,6 +80,11 @@ type Answer struct {
 	Verdict Verdict
 	// Timings measures each stage of the turn.
 	Timings Timings
+
+	// resp is the upstream's response when the answer came from a
+	// non-streamed call, for the chat-completion mirror to return as the
+	// upstream sent it.
+	resp *openai.ChatCompletionResponse
 }
 
 // Usage counts billed tokens.

@@ -3,11 +3,14 @@ package companion
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -19,10 +22,16 @@ import (
 // where a host used an *openai.Client. The request is sent as the caller
 // built it (the prompt stage does not run); the cache, the limiter and
 // post-processing do. A request is looked up in and stored to the cache
-// only when it is a plain question: one choice, no tools, functions or
-// response format, and a last message from the user; the namespace is
-// the model and the system messages, the earlier messages are the history.
-// A request with no model gets the Companion's.
+// only when it is a plain question, whose answer the cache can replay
+// exactly: one choice, no tools, functions, response format, seed or
+// logprobs, and a last message from the user; the namespace is the model
+// and the system messages, the earlier messages are the history. Any
+// other request passes through as it is. An upstream answer is returned
+// as the upstream sent it (ID, created, fingerprint, service tier, usage
+// with its details, tool calls, headers), its text as post-processing
+// left it; a hit has an ID stable per cached answer and zero usage with
+// its details. Every response has an X-Companion-Source header. A request
+// with no model gets the Companion's.
 func (c *Companion) CreateChatCompletion(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error) {
 	t, err := c.rawTurn(req)
 	if err != nil {
@@ -36,6 +45,12 @@ func (c *Companion) CreateChatCompletion(ctx context.Context, req openai.ChatCom
 			if err != nil {
 				return nil, err
 			}
+			h := resp.Header().Clone()
+			if h == nil {
+				h = http.Header{}
+			}
+			h.Set(sourceHeader, SourceUpstream.String())
+			resp.SetHeader(h)
 			a := &Answer{Source: SourceUpstream, Model: resp.Model, Usage: usageOf(resp.Usage)}
 			c.price(a)
 			a.Timings.Total = time.Since(t.start)
@@ -74,10 +89,14 @@ func (c *Companion) rawCompletion(ctx context.Context, t *turn) (openai.ChatComp
 }
 
 // CreateChatCompletionStream has go-openai's signature. It runs the same
-// stages as [Companion.CreateChatCompletion], streaming: a cache hit is
-// replayed as chunks, post-processing checks the stream as it arrives, and
-// errors from Recv are Companion's typed errors. Close the stream when
-// done.
+// stages as [Companion.CreateChatCompletion], streaming: an upstream
+// answer comes chunk for chunk as the upstream sent it (ID, created, model,
+// fingerprint, the first chunk's role, tool calls, refusals, logprobs, the
+// usage chunk when asked, and the response headers), its content the text
+// post-processing released when the chunk arrived; a cache hit or a shared
+// call is replayed as chunks of the same shape, with an ID stable per
+// cached answer. Errors from Recv are Companion's typed errors. Close the
+// stream when done.
 func (c *Companion) CreateChatCompletionStream(ctx context.Context, req openai.ChatCompletionRequest) (*openai.ChatCompletionStream, error) {
 	t, err := c.rawTurn(req)
 	if err != nil {
@@ -89,8 +108,15 @@ func (c *Companion) CreateChatCompletionStream(ctx context.Context, req openai.C
 	}
 	// go-openai's stream type can only be made by its client, so a client
 	// whose transport is the Stream itself re-encodes it as SSE.
-	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-	bctx := context.WithValue(ctx, bridgeKey{}, &bridgeBody{s: s, model: t.req.Model, includeUsage: includeUsage})
+	b := &bridgeBody{s: s, model: t.req.Model, includeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage, header: http.Header{}}
+	if s.chunkMode() {
+		b.header = s.src.(*upstreamSource).s.Header().Clone()
+		if b.header == nil {
+			b.header = http.Header{}
+		}
+	}
+	b.header.Set(sourceHeader, s.Source().String())
+	bctx := context.WithValue(ctx, bridgeKey{}, b)
 	breq := openai.ChatCompletionRequest{Model: t.req.Model, Messages: []openai.ChatCompletionMessage{{Role: RoleUser, Content: "-"}}}
 	out, err := c.bridge.CreateChatCompletionStream(bctx, breq)
 	if err != nil {
@@ -142,7 +168,7 @@ func (c *Companion) rawTurn(req openai.ChatCompletionRequest) (*turn, error) {
 	t.q.Text = last.Content
 	t.q.Model = req.Model
 	t.q.MaxTokens = max(req.MaxTokens, req.MaxCompletionTokens)
-	t.cacheable = req.N <= 1 && len(req.Tools) == 0 && len(req.Functions) == 0 && req.ResponseFormat == nil &&
+	t.cacheable = req.N <= 1 && len(req.Tools) == 0 && len(req.Functions) == 0 && req.ResponseFormat == nil && req.Seed == nil &&
 		!req.LogProbs && last.Role == RoleUser && len(last.MultiContent) == 0 && strings.TrimSpace(last.Content) != "" &&
 		(c.maxBytes < 0 || len(last.Content) <= c.maxBytes) && historyPlain(req.Messages)
 	return t, nil
@@ -159,10 +185,27 @@ func historyPlain(msgs []openai.ChatCompletionMessage) bool {
 	return true
 }
 
-// completionResponse renders an answer as a chat completion response.
+// completionResponse renders an answer as a chat completion response: the
+// upstream's own when the answer came from a call (its ID, created,
+// model, fingerprint, service tier, usage with its details and headers),
+// with the text post-processing allowed; for a cache hit a response with
+// an ID stable per cached answer, zero usage with its details present
+// (zero, not nil), and a header X-Companion-Source naming the tier.
 func completionResponse(t *turn, a *Answer) openai.ChatCompletionResponse {
-	return openai.ChatCompletionResponse{
-		ID:      completionID(a),
+	if a.resp != nil {
+		r := *a.resp
+		r.Choices = slices.Clone(r.Choices)
+		r.Choices[0].Message.Content = a.Text
+		h := r.Header().Clone()
+		if h == nil {
+			h = http.Header{}
+		}
+		h.Set(sourceHeader, a.Source.String())
+		r.SetHeader(h)
+		return r
+	}
+	r := openai.ChatCompletionResponse{
+		ID:      hitID(a),
 		Object:  "chat.completion",
 		Created: t.start.Unix(),
 		Model:   a.Model,
@@ -171,16 +214,28 @@ func completionResponse(t *turn, a *Answer) openai.ChatCompletionResponse {
 			Message:      openai.ChatCompletionMessage{Role: RoleAssistant, Content: a.Text},
 			FinishReason: openai.FinishReason(a.FinishReason),
 		}},
-		Usage: openai.Usage{
-			PromptTokens:     a.Usage.PromptTokens,
-			CompletionTokens: a.Usage.CompletionTokens,
-			TotalTokens:      a.Usage.TotalTokens,
-		},
+		Usage: zeroUsage(),
 	}
+	r.SetHeader(http.Header{sourceHeader: {a.Source.String()}})
+	return r
 }
 
-func completionID(a *Answer) string {
-	return "chatcmpl-companion-" + a.Source.String()
+// sourceHeader names the answer's source (upstream, exact, semantic,
+// prewarmed) on the mirrors' responses.
+const sourceHeader = "X-Companion-Source"
+
+// zeroUsage is the usage of a cache hit, billed nothing: zero counts with
+// their details present, as the API sends them, so that host code reading
+// Usage.PromptTokensDetails.CachedTokens works on a hit too.
+func zeroUsage() openai.Usage {
+	return openai.Usage{PromptTokensDetails: &openai.PromptTokensDetails{}, CompletionTokensDetails: &openai.CompletionTokensDetails{}}
+}
+
+// hitID is the response ID of a cached answer: the same for every replay
+// of the same answer, shaped like the API's (chatcmpl- and 29 characters).
+func hitID(a *Answer) string {
+	h := sha256.Sum256([]byte(a.Model + "\x00" + a.Text))
+	return "chatcmpl-" + hex.EncodeToString(h[:])[:29]
 }
 
 // bridgeKey carries a bridgeBody to bridgeDoer through a request context.
@@ -196,13 +251,15 @@ func (bridgeDoer) Do(req *http.Request) (*http.Response, error) {
 	if !ok {
 		return nil, errors.New("companion: bridge request without a stream")
 	}
+	h := b.header.Clone()
+	h.Set("Content-Type", "text/event-stream")
 	return &http.Response{
 		Status:     "200 OK",
 		StatusCode: http.StatusOK,
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
-		Header:     http.Header{"Content-Type": {"text/event-stream"}},
+		Header:     h,
 		Body:       b,
 		Request:    req,
 	}, nil
@@ -215,9 +272,12 @@ type bridgeBody struct {
 	s            *Stream
 	model        string
 	includeUsage bool
+	header       http.Header // the upstream's response headers, and the source
 	buf          bytes.Buffer
 	err          error
 	ended        bool
+	started      bool   // a replay's role chunk is out
+	id           string // a replay's ID
 }
 
 func (b *bridgeBody) Read(p []byte) (int, error) {
@@ -225,49 +285,90 @@ func (b *bridgeBody) Read(p []byte) (int, error) {
 		if b.err != nil {
 			return 0, b.err
 		}
-		b.fill()
+		if b.s.chunks != nil {
+			b.forward()
+		} else {
+			b.replay()
+		}
 	}
 	return b.buf.Read(p)
 }
 
-func (b *bridgeBody) fill() {
+// forward writes the next chunk of the stream's own upstream call.
+func (b *bridgeBody) forward() {
 	if b.ended {
 		b.err = io.EOF
+		return
+	}
+	c, err := b.s.recvChunk()
+	switch {
+	case errors.Is(err, io.EOF):
+		b.buf.WriteString("data: [DONE]\n\n")
+		b.ended = true
+	case err != nil:
+		b.err = err
+	case len(c.Choices) == 0 && c.Usage != nil && !b.includeUsage:
+		// Companion asked for the usage chunk; the caller did not.
+	default:
+		b.write(c)
+	}
+}
+
+// replay writes the next chunk of a cache hit or a shared call, shaped as
+// the API's: a role chunk, content chunks, the finish chunk, the usage
+// chunk when asked.
+func (b *bridgeBody) replay() {
+	if b.ended {
+		b.err = io.EOF
+		return
+	}
+	if !b.started {
+		b.started = true
+		b.event(openai.ChatCompletionStreamChoiceDelta{Role: RoleAssistant}, "")
 		return
 	}
 	chunk, err := b.s.Recv()
 	switch {
 	case errors.Is(err, io.EOF):
 		a := b.s.Answer()
-		b.event(openai.ChatCompletionStreamResponse{
-			Choices: []openai.ChatCompletionStreamChoice{{FinishReason: openai.FinishReason(a.FinishReason)}},
-		})
+		b.event(openai.ChatCompletionStreamChoiceDelta{}, openai.FinishReason(a.FinishReason))
 		if b.includeUsage {
-			b.event(openai.ChatCompletionStreamResponse{
-				Choices: []openai.ChatCompletionStreamChoice{},
-				Usage: &openai.Usage{
-					PromptTokens: a.Usage.PromptTokens, CompletionTokens: a.Usage.CompletionTokens, TotalTokens: a.Usage.TotalTokens,
-				},
-			})
+			u := zeroUsage()
+			u.PromptTokens, u.CompletionTokens, u.TotalTokens = a.Usage.PromptTokens, a.Usage.CompletionTokens, a.Usage.TotalTokens
+			b.write(openai.ChatCompletionStreamResponse{ID: b.replayID(), Object: "chat.completion.chunk", Created: b.s.t.start.Unix(),
+				Model: b.model, Choices: []openai.ChatCompletionStreamChoice{}, Usage: &u})
 		}
 		b.buf.WriteString("data: [DONE]\n\n")
 		b.ended = true
 	case err != nil:
 		b.err = err
 	default:
-		b.event(openai.ChatCompletionStreamResponse{
-			Choices: []openai.ChatCompletionStreamChoice{{
-				Delta: openai.ChatCompletionStreamChoiceDelta{Role: RoleAssistant, Content: chunk.Text},
-			}},
-		})
+		b.event(openai.ChatCompletionStreamChoiceDelta{Content: chunk.Text}, "")
 	}
 }
 
-func (b *bridgeBody) event(r openai.ChatCompletionStreamResponse) {
-	r.ID = "chatcmpl-companion-" + b.s.Source().String()
-	r.Object = "chat.completion.chunk"
-	r.Model = b.model
-	r.Created = b.s.t.start.Unix()
+// replayID is a replay's response ID: a hit's is stable per cached answer
+// (as CreateChatCompletion's), a shared call's per question.
+func (b *bridgeBody) replayID() string {
+	if b.id == "" {
+		if h := b.s.hit; h != nil {
+			b.id = hitID(&Answer{Model: h.Model, Text: h.Text})
+		} else {
+			sum := sha256.Sum256([]byte(questionKey(&b.s.t.q)))
+			b.id = "chatcmpl-" + hex.EncodeToString(sum[:])[:29]
+		}
+	}
+	return b.id
+}
+
+func (b *bridgeBody) event(d openai.ChatCompletionStreamChoiceDelta, finish openai.FinishReason) {
+	b.write(openai.ChatCompletionStreamResponse{
+		ID: b.replayID(), Object: "chat.completion.chunk", Created: b.s.t.start.Unix(), Model: b.model,
+		Choices: []openai.ChatCompletionStreamChoice{{Delta: d, FinishReason: finish}},
+	})
+}
+
+func (b *bridgeBody) write(r openai.ChatCompletionStreamResponse) {
 	data, _ := json.Marshal(r) // plain structs of strings and numbers: cannot fail
 	b.buf.WriteString("data: ")
 	b.buf.Write(data)

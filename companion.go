@@ -408,6 +408,7 @@ func (c *Companion) miss(ctx context.Context, t *turn) (*Answer, error) {
 		Usage:        usageOf(resp.Usage),
 		TokensSaved:  t.saved,
 		Attempts:     t.attempts,
+		resp:         &resp,
 	}
 	if a.Model == "" {
 		a.Model = t.req.Model

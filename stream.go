@@ -63,6 +63,9 @@ type Stream struct {
 	// shutErr is what Recv returns after the stream was shut by its
 	// context's end or by the idle timeout; ErrStreamClosed when nil.
 	shutErr  atomic.Pointer[error]
+	// chunks, when set (by the go-openai bridge), turns what the stream
+	// releases into the upstream's own chunks; see chunks.go.
+	chunks *chunkLog
 	stopCtx  func() bool // stops the shut on ctx's end
 	idle     *time.Timer // the idle timeout, nil when off
 	idleTime time.Duration
@@ -114,6 +117,10 @@ func (c *Companion) stream(ctx context.Context, t *turn) (*Stream, error) {
 // context ends or nobody reads it for idle (0: never), whether or not the
 // caller calls Close.
 func (s *Stream) watchLife(ctx context.Context, idle time.Duration) {
+	// The callbacks may run at once (ctx already done) and read these
+	// fields in stopLife: s.mu orders the two.
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.stopCtx = context.AfterFunc(ctx, func() { s.shut(ctx.Err()) })
 	if idle > 0 {
 		s.idleTime = idle
@@ -323,6 +330,12 @@ func (s *Stream) step() {
 		s.fail(err)
 		return
 	}
+	mark := len(s.pending)
+	defer func() {
+		if s.chunks != nil && s.err == nil {
+			s.chunks.add(s, mark)
+		}
+	}()
 	if delta == "" {
 		return
 	}
@@ -420,6 +433,9 @@ func (s *Stream) finish() {
 	if s.err != nil { // a retry's answer differed from what was shown
 		return
 	}
+	if s.chunks != nil {
+		s.chunks.end(s)
+	}
 	if s.expect != "" { // a retry's answer is shorter than what was shown
 		s.expect = ""
 		s.fail(s.diverged())
@@ -474,6 +490,9 @@ func (s *Stream) fail(err error) {
 	s.stopLife()
 	s.err = err
 	s.pending = nil
+	if s.chunks != nil {
+		s.chunks.ready = nil
+	}
 	s.src.close()
 	s.release()
 	if up, own := s.src.(*upstreamSource); own && s.up != nil {
@@ -489,11 +508,14 @@ func (s *Stream) fail(err error) {
 // stopLife stops watching the context and the idle time: the stream has
 // ended by itself.
 func (s *Stream) stopLife() {
-	if s.stopCtx != nil {
-		s.stopCtx()
+	s.mu.Lock()
+	stop, idle := s.stopCtx, s.idle
+	s.mu.Unlock()
+	if stop != nil {
+		stop()
 	}
-	if s.idle != nil {
-		s.idle.Stop()
+	if idle != nil {
+		idle.Stop()
 	}
 }
 
@@ -555,6 +577,11 @@ type upstreamSource struct {
 	finish     string
 	usage      Usage
 	start, end time.Time
+	// every: next returns at every chunk, with or without content, for a
+	// stream whose chunks are forwarded (the go-openai bridge); cur is the
+	// chunk next last read.
+	every bool
+	cur   openai.ChatCompletionStreamResponse
 }
 
 func (u *upstreamSource) next() (string, error) {
@@ -585,14 +612,18 @@ func (u *upstreamSource) next() (string, error) {
 		if resp.Usage != nil {
 			u.usage = usageOf(*resp.Usage)
 		}
+		u.cur = resp
 		if len(resp.Choices) == 0 {
+			if u.every {
+				return "", nil
+			}
 			continue
 		}
 		ch := resp.Choices[0]
 		if ch.FinishReason != "" {
 			u.finish = string(ch.FinishReason)
 		}
-		if ch.Delta.Content != "" {
+		if ch.Delta.Content != "" || u.every {
 			return ch.Delta.Content, nil
 		}
 	}

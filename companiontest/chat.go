@@ -37,13 +37,15 @@ const systemFingerprint = "fp_c0a11e5d7e"
 
 // chatRequest is the part of CreateChatCompletionRequest the server reads.
 type chatRequest struct {
-	Model               string         `json:"model"`
-	Messages            []chatMessage  `json:"messages"`
-	MaxTokens           *int           `json:"max_tokens"`
-	MaxCompletionTokens *int           `json:"max_completion_tokens"`
-	Stream              *bool          `json:"stream"`
-	StreamOptions       *streamOptions `json:"stream_options"`
-	N                   *int           `json:"n"`
+	Model               string          `json:"model"`
+	Messages            []chatMessage   `json:"messages"`
+	MaxTokens           *int            `json:"max_tokens"`
+	MaxCompletionTokens *int            `json:"max_completion_tokens"`
+	Stream              *bool           `json:"stream"`
+	StreamOptions       *streamOptions  `json:"stream_options"`
+	N                   *int            `json:"n"`
+	Tools               []chatTool      `json:"tools"`
+	ToolChoice          json.RawMessage `json:"tool_choice"`
 }
 
 type streamOptions struct {
@@ -76,6 +78,7 @@ type chatTurn struct {
 	finishReason     string // "stop" or "length"
 	promptTokens     int
 	completionTokens int
+	tool             *toolCall // a tool call in place of the reply (tools.go)
 }
 
 // requestError is a 4xx answer: status and the API's error object.
@@ -213,6 +216,14 @@ func parseChat(body []byte) (*chatTurn, *requestError) {
 		t.content = truncateTokens(counter, answer, limit)
 		t.finishReason, t.completionTokens = "length", limit
 	}
+	call, rerr := chooseTool(req.Tools, req.ToolChoice, question)
+	if rerr != nil {
+		return nil, rerr
+	}
+	if call != nil {
+		t.tool = call
+		t.content, t.finishReason, t.completionTokens = "", "tool_calls", counter.Count(call.Name+call.Arguments)
+	}
 	return t, nil
 }
 
@@ -322,7 +333,8 @@ type chatChoice struct {
 
 type chatReply struct {
 	Role        string          `json:"role"`
-	Content     string          `json:"content"`
+	Content     *string         `json:"content"`
+	ToolCalls   []wireToolCall  `json:"tool_calls,omitempty"`
 	Refusal     *string         `json:"refusal"`
 	Annotations json.RawMessage `json:"annotations"`
 }
@@ -359,11 +371,15 @@ func (t *chatTurn) usage() chatUsage {
 }
 
 func (t *chatTurn) completion(id string, created int64) chatCompletion {
+	msg := chatReply{Role: "assistant", Content: &t.content, Annotations: json.RawMessage("[]")}
+	if t.tool != nil {
+		msg.Content, msg.ToolCalls = nil, t.tool.message()
+	}
 	return chatCompletion{
 		ID: id, Object: "chat.completion", Created: created, Model: t.model,
 		Choices: []chatChoice{{
 			Index:        0,
-			Message:      chatReply{Role: "assistant", Content: t.content, Annotations: json.RawMessage("[]")},
+			Message:      msg,
 			Logprobs:     jsonNull,
 			FinishReason: t.finishReason,
 		}},
@@ -394,9 +410,10 @@ type chunkChoice struct {
 }
 
 type chunkDelta struct {
-	Role    string          `json:"role,omitempty"`
-	Content *string         `json:"content,omitempty"`
-	Refusal json.RawMessage `json:"refusal,omitempty"`
+	Role      string          `json:"role,omitempty"`
+	Content   *string         `json:"content,omitempty"`
+	Refusal   json.RawMessage `json:"refusal,omitempty"`
+	ToolCalls []wireToolCall  `json:"tool_calls,omitempty"`
 }
 
 // streamEvent is one SSE data payload and the decode time to wait before
@@ -423,6 +440,13 @@ func (t *chatTurn) events(id string, created int64, perToken time.Duration) []st
 	c := base
 	c.Choices = []chunkChoice{{Delta: chunkDelta{Role: "assistant", Content: &empty, Refusal: jsonNull}, Logprobs: jsonNull}}
 	add(c, 0)
+	if t.tool != nil {
+		for _, d := range t.tool.deltas() {
+			c := base
+			c.Choices = []chunkChoice{{Delta: chunkDelta{ToolCalls: d}, Logprobs: jsonNull}}
+			add(c, perToken)
+		}
+	}
 	for i, piece := range splitStream(t.content) {
 		tokens := t.counter.Count(piece)
 		if i == 0 {
@@ -512,8 +536,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return // the client went away
 	}
 	id, created := s.genID("chatcmpl-", 29), time.Now().Unix()
+	if t.tool != nil {
+		t.tool.ID = s.genID("call_", 24)
+	}
 	fault, _ := bodyFault(r)
-	w.Header().Set("x-request-id", s.genID("req_", 32))
 	if !t.stream {
 		decode := time.Duration(max(t.completionTokens-1, 0)) * lat.PerOutputToken
 		if !sleep(ctx, decode) {
@@ -594,6 +620,9 @@ func (s *Server) chatResult(body []byte) (int, any) {
 	t, rerr := parseChat(body)
 	if rerr != nil {
 		return rerr.status, rerr.body()
+	}
+	if t.tool != nil {
+		t.tool.ID = s.genID("call_", 24)
 	}
 	return http.StatusOK, t.completion(s.genID("chatcmpl-", 29), time.Now().Unix())
 }

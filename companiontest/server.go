@@ -166,6 +166,9 @@ func (s *Server) handler() http.Handler {
 			"Unknown request URL: "+r.Method+" "+r.URL.Path+".")
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Every response has a request id, errors included, as the API's
+		// do (the SDKs expose it as the error's request id).
+		w.Header().Set("x-request-id", s.genID("req_", 32))
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "invalid_request_error", "", "could not read body: "+err.Error())
