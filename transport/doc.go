@@ -50,21 +50,24 @@
 //
 // naive is a new http.Client per request without keep-alives; default is
 // a clone of http.DefaultTransport; h2 is this Transport, warmed; h3 is
-// this Transport with WithHTTP3, warmed. "server" is the same client with
-// no proxy (RTT 0): the server's and the client's own time.
+// this Transport with WithHTTP3 (transport/http3, Config.Origins naming
+// the server), warmed. "server" is the same client with no proxy (RTT 0):
+// the server's and the client's own time. The h3 column was measured again
+// when HTTP/3 moved to its own module, on a busier machine.
 //
 //	RTT     concurrency  naive      default    h2                 h3                 server (h2)
-//	28 ms   1            60.8 ms    29.2 ms    29.0 ms (1.04×)    29.5 ms (1.06×)    0.12 ms
-//	28 ms   100          326 ms     39.1 ms    35.4 ms (1.27×)    35.0 ms (1.25×)    6.8 ms
-//	180 ms  1            367 ms     181.1 ms   182.4 ms (1.01×)   182.6 ms (1.01×)   0.12 ms
-//	180 ms  100          540 ms     188.4 ms   189.2 ms (1.05×)   203.3 ms (1.13×)   6.8 ms
+//	28 ms   1            60.8 ms    29.2 ms    29.0 ms (1.04×)    30.5 ms (1.09×)    0.12 ms
+//	28 ms   100          326 ms     39.1 ms    35.4 ms (1.27×)    36.6 ms (1.31×)    6.8 ms
+//	180 ms  1            367 ms     181.1 ms   182.4 ms (1.01×)   182.3 ms (1.01×)   0.12 ms
+//	180 ms  100          540 ms     188.4 ms   189.2 ms (1.05×)   207.2 ms (1.15×)   6.8 ms
 //
-// A reused request costs one round trip plus server time: every h2 and h3
-// row is within 1.1 × RTT + server time (at 100 concurrent requests the
-// 2 cores serve 100 requests in about 7 ms, which is the extra). The naive
-// client pays a TLS handshake per request (Toxiproxy accepts TCP locally,
-// so its connect round trip is not even counted: on a real network naive
-// costs 3 RTT), and at 100 concurrent requests 100 handshakes at once.
+// A reused request costs one round trip plus server time: every h2 row is
+// within 1.1 × RTT + server time (at 100 concurrent requests the 2 cores
+// serve 100 requests in about 7 ms, which is the extra), and h3 within
+// 1.15 × RTT + server time. The naive client pays a TLS handshake per
+// request (the proxy accepts TCP locally, so its connect round trip is not
+// even counted: on a real network naive costs 3 RTT), and at 100
+// concurrent requests 100 handshakes at once.
 // http.DefaultTransport also pools HTTP/2, so once warm it is as fast;
 // this Transport adds what it lacks: TLS 1.3 and resumption for new
 // connections, Warm, retries, endpoint choice, hedging and the breaker.

@@ -1,64 +1,42 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/companion-go/companion"
 )
 
-// askRequest is the body of POST /ask and POST /ask/stream.
-type askRequest struct {
-	Text     string              `json:"text"`
-	Subject  string              `json:"subject,omitempty"`
-	Grade    int                 `json:"grade,omitempty"`
-	Tenant   string              `json:"tenant,omitempty"`
-	Locale   string              `json:"locale,omitempty"`
-	System   string              `json:"system,omitempty"`
-	History  []companion.Message `json:"history,omitempty"`
-	Snippets []companion.Snippet `json:"snippets,omitempty"`
-	Personal bool                `json:"personal,omitempty"`
-}
-
-// askResponse is the answer of POST /ask, and the last event of a stream.
+// askResponse is the answer of POST /ask, and the data of a stream's
+// "done" event (without the text, which the stream has sent).
 type askResponse struct {
-	Text         string           `json:"text,omitempty"`
-	Source       string           `json:"source"`
-	Similarity   float64          `json:"similarity,omitempty"`
-	Model        string           `json:"model"`
-	FinishReason string           `json:"finish_reason"`
-	Usage        companion.Usage  `json:"usage"`
-	TokensSaved  int              `json:"tokens_saved"`
-	CostUSD      float64          `json:"cost_usd"`
-	SavedUSD     float64          `json:"saved_usd"`
-	TimingsMS    map[string]int64 `json:"timings_ms"`
+	Text         string           `json:"text,omitempty"`       // the answer (not in a done event)
+	Source       string           `json:"source"`               // upstream, exact, semantic or prewarmed
+	Similarity   float64          `json:"similarity,omitempty"` // of a semantic hit
+	Model        string           `json:"model"`                // the model that answered
+	FinishReason string           `json:"finish_reason"`        // stop, length, …
+	Usage        companion.Usage  `json:"usage"`                // prompt_tokens, completion_tokens, …
+	TokensSaved  int              `json:"tokens_saved"`         // prompt tokens compression removed
+	CostUSD      float64          `json:"cost_usd"`             // the turn's estimated price
+	SavedUSD     float64          `json:"saved_usd"`            // what caches and compression saved
+	TimingsMS    map[string]int64 `json:"timings_ms"`           // each stage, in milliseconds
 }
 
-// maxBody bounds request bodies.
-const maxBody = 1 << 20
-
-func (a *app) question(w http.ResponseWriter, r *http.Request) (companion.Question, bool) {
-	var req askRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
-		return companion.Question{}, false
-	}
-	return companion.Question{
-		Text: req.Text, Subject: req.Subject, Grade: req.Grade, Tenant: req.Tenant, Locale: req.Locale,
-		SystemPrompt: req.System, History: req.History, Snippets: req.Snippets, Personal: req.Personal,
-	}, true
+// chunkEvent is the data of a stream's unnamed events: a piece of the
+// answer.
+type chunkEvent struct {
+	Text string `json:"text"` // the next piece of the answer
 }
 
 func (a *app) ask(w http.ResponseWriter, r *http.Request) {
-	q, ok := a.question(w, r)
-	if !ok {
+	q, err := a.question(w, r)
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	ans, err := a.c.Ask(r.Context(), q)
@@ -66,15 +44,16 @@ func (a *app) ask(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(response(ans, true))
+	a.writeJSON(w, http.StatusOK, response(ans, true))
 }
 
 // askStream answers as server-sent events: "data: {"text": …}" for each
-// piece, then "event: done" with the answer's metadata, or "event: error".
+// piece, then "event: done" with the answer's metadata, or "event: error"
+// with {"status": …, "error": …} as an error answer's body would be.
 func (a *app) askStream(w http.ResponseWriter, r *http.Request) {
-	q, ok := a.question(w, r)
-	if !ok {
+	q, err := a.question(w, r)
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	s, err := a.c.AskStream(r.Context(), q)
@@ -87,32 +66,47 @@ func (a *app) askStream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
+	// send writes one event within the write timeout; false means the
+	// client is gone or not reading, and Close stops the turn.
+	send := func(name string, v any) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(a.lim.WriteTimeout))
+		if event(w, name, v) != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
 	for {
 		chunk, err := s.Recv()
 		if errors.Is(err, io.EOF) {
-			event(w, "done", response(s.Answer(), false))
-			_ = rc.Flush()
+			send("done", response(s.Answer(), false))
 			return
 		}
 		if err != nil {
-			status, msg := classify(err)
-			event(w, "error", map[string]any{"status": status, "error": msg})
-			_ = rc.Flush()
+			e := classifyTurn(r, err)
+			a.logFailure(r, e, err)
+			send("error", e)
 			return
 		}
-		event(w, "", map[string]string{"text": chunk.Text})
-		if rc.Flush() != nil {
-			return // the client went away; Close stops the turn
+		if !send("", chunkEvent{Text: chunk.Text}) {
+			return
 		}
 	}
 }
 
-func event(w io.Writer, name string, v any) {
-	b, _ := json.Marshal(v)
-	if name != "" {
-		_, _ = io.WriteString(w, "event: "+name+"\n")
+// event writes one server-sent event: an "event:" line when name is set,
+// then v as JSON on one "data:" line.
+func event(w io.Writer, name string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
 	}
-	_, _ = io.WriteString(w, "data: "+string(b)+"\n\n")
+	if name != "" {
+		if _, err := io.WriteString(w, "event: "+name+"\n"); err != nil {
+			return err
+		}
+	}
+	_, err = io.WriteString(w, "data: "+string(b)+"\n\n")
+	return err
 }
 
 func response(a *companion.Answer, withText bool) askResponse {
@@ -133,36 +127,29 @@ func response(a *companion.Answer, withText bool) askResponse {
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
 
-// classify maps Companion's errors to HTTP statuses.
-func classify(err error) (int, string) {
-	var ue *companion.UpstreamError
-	switch {
-	case errors.Is(err, companion.ErrInvalidConfig):
-		return http.StatusInternalServerError, "server misconfigured"
-	case errors.As(err, new(*companion.InputError)):
-		return http.StatusBadRequest, err.Error()
-	case errors.Is(err, companion.ErrBlocked):
-		return http.StatusUnprocessableEntity, "the answer was withheld by moderation"
-	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout, "timed out"
-	case errors.Is(err, context.Canceled):
-		return 499, "client closed request"
-	case errors.As(err, &ue) && ue.StatusCode == http.StatusTooManyRequests:
-		return http.StatusTooManyRequests, "upstream rate limit"
-	}
-	return http.StatusBadGateway, "upstream failed"
-}
-
+// fail answers err with the status and body classifyTurn gives it.
 func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status, msg := classify(err)
-	if status >= 500 {
-		a.log.LogAttrs(r.Context(), slog.LevelError, "ask failed", slog.Any("err", err))
+	e := classifyTurn(r, err)
+	a.logFailure(r, e, err)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
-	writeError(w, status, msg)
+	a.writeJSON(w, e.Status, e)
 }
 
-func writeError(w http.ResponseWriter, status int, msg string) {
+// logFailure logs the failures that are the server's or the upstream's,
+// not the client's.
+func (a *app) logFailure(r *http.Request, e errorResponse, err error) {
+	if e.Status >= 500 {
+		a.log.LogAttrs(r.Context(), slog.LevelError, "ask failed", slog.Int("status", e.Status), slog.Any("err", err))
+	}
+}
+
+// writeJSON writes v as the JSON body of a status answer, within the
+// write timeout.
+func (a *app) writeJSON(w http.ResponseWriter, status int, v any) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(a.lim.WriteTimeout))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	_ = json.NewEncoder(w).Encode(v)
 }
