@@ -106,11 +106,11 @@ func buildSemantic(b *testing.B, n int) *Semantic {
 }
 
 // BenchmarkSemanticLookup100k measures one lookup (local embedding of the
-// question, HNSW search, guards) among 100 000 entries, on one goroutine;
+// question, HNSW search, rules) among 100 000 entries, on one goroutine;
 // it reports the p50 and p99 latencies and the hit ratio (three lookups in
 // four are paraphrases of a cached question, one in four is not cached).
 //
-//	go test -run '^$' -bench SemanticLookup100k -benchtime 3000x -cpu 1 ./cache/
+//	go test -run '^$' -bench SemanticLookup100k -benchtime 3000x -cpu 1 ./semantic/
 //
 // Building the 100 000 entries takes 35-50 s (one goroutine inserting
 // into the HNSW graph); the timer starts after.
@@ -250,12 +250,11 @@ func BenchmarkLocalEmbed(b *testing.B) {
 	}
 }
 
-// BenchmarkGuardsCheck measures the guards on one pair of questions.
-func BenchmarkGuardsCheck(b *testing.B) {
-	var g Guards
+// BenchmarkExplain measures the rules on one pair of questions.
+func BenchmarkExplain(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		g.Check("A 2 kg block is pushed with a force of 10 N. What is its acceleration?",
+		Explain("A 2 kg block is pushed with a force of 10 N. What is its acceleration?",
 			"What is the acceleration of a 2 kg block pushed by a 10 N force?")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,9 +54,9 @@ const DefaultLocalDimensions = 128
 // embedder with its default dimensions, used by [NewSemantic] when no
 // [WithThreshold] is given. A lexical embedder scores paraphrases lower
 // than a neural one (different words for the same thing share no
-// features), so its threshold is lower than [DefaultThreshold]; the guards
-// ([Guards]) are what keeps its near misses ("second law" / "third law")
-// from being served. See the package documentation for the measurements.
+// features), so its threshold is lower than [DefaultThreshold]; the rules
+// ([Explain]) are what keeps its near misses ("second law" / "third law")
+// from being served. See the README for the measurements.
 const LocalThreshold = 0.65
 
 // EmbedderOption configures [NewLocalEmbedder] or [NewOpenAIEmbedder].
@@ -106,26 +105,17 @@ func configErrorf(format string, args ...any) error {
 }
 
 // LocalEmbedder is the default [Embedder]: it needs no model and no
-// network. It hashes a question's features into a fixed-length vector
-// (the "hashing trick", each feature adding ±weight to one coordinate)
-// and L2-normalizes it:
-//
-//   - English and other space-separated words, lower-cased, plurals and
-//     "-ing"/"-ed" stripped, a few spellings mapped to one ("2nd" →
-//     "second", "kilometers" → "km"), weighted 1, or 0.2 for function and
-//     question words ("what", "is", "explain");
-//   - the character trigrams of each content word (0.5 in all), so that
-//     "mitochondria" and "mitochondrion" are close;
-//   - pairs of consecutive content words (0.5), a little word order;
-//   - numbers (1) and math symbols (0.3);
-//   - Chinese (and Japanese, Korean) characters (0.6, or 0.15 for function
-//     characters such as 的, 是, 吗) and pairs of consecutive characters (1),
-//     Chinese having no spaces between words.
-//
-// Texts that share their key words are close; paraphrases that use
-// different words are not, and neither do "acid" and "alkali" meet: it is
-// a lexical embedder, strongest as a first filter behind which the
-// [Guards] decide. The zero value is not usable; call [NewLocalEmbedder].
+// network. It reads a question as the rules do ([Explain]: frames, fillers
+// and function words out; numbers, units, formulas and synonyms written
+// one way) and hashes the features of what is left into a fixed-length
+// vector (the "hashing trick", each feature adding ±weight to one
+// coordinate), L2-normalized: content words with their character
+// trigrams and pairs of consecutive words, numbers, units, formulas with
+// their numbers, Chinese (and Japanese, Korean) characters and pairs of
+// consecutive characters, and the kind of question. Two questions whose
+// differences the rules explain have the same vector. It is a lexical
+// embedder: different words for one thing share no feature. The zero
+// value is not usable; call [NewLocalEmbedder].
 type LocalEmbedder struct {
 	dims      int
 	threshold float64
@@ -178,29 +168,28 @@ func (e *LocalEmbedder) Embed(ctx context.Context, texts []string) ([][]float32,
 
 // EmbedText returns the vector of one text, as [LocalEmbedder.Embed] does.
 func (e *LocalEmbedder) EmbedText(text string) []float32 {
-	return e.embedTokens(tokenize(text))
+	return e.embedAnalysis(analyze(text))
 }
 
-func (e *LocalEmbedder) embedTokens(toks []token) []float32 {
+func (e *LocalEmbedder) embedAnalysis(a analysis) []float32 {
 	v := make([]float32, e.dims)
-	e.embedInto(v, toks)
+	e.embedInto(v, a)
 	return v
 }
 
-// Feature weights of the local embedder, calibrated on the labelled
-// pairs in testdata (see TestQualityPairs).
+// Feature weights of the local embedder, calibrated on the tuning part of
+// the labelled pairs in testdata (see TestQualityPairs).
 const (
-	wWord      = 1.0
-	wStopWord  = 0.2
-	wTrigrams  = 0.5 // shared by the trigrams of a word
-	wWordPair  = 0.5
-	wNumber    = 1.0
-	wUnit      = 0.7
-	wSymbol    = 0.3
-	wHan       = 0.8
-	wHanStop   = 0.15
-	wHanPair   = 0.5
-	wHanPairSt = 0.15 // a pair of two function characters
+	wWord     = 1.0
+	wTrigrams = 0.5 // shared by the trigrams of a word
+	wWordPair = 0.5
+	wNumber   = 1.0
+	wUnit     = 0.7
+	wFormula  = 1.0
+	wSymbol   = 0.3
+	wHan      = 0.8
+	wHanPair  = 0.5
+	wClass    = 0.3
 )
 
 // Feature kinds, hashed before the feature's text so that the word "a"
@@ -214,9 +203,17 @@ const (
 	fHan
 	fHanPair
 	fUnit
+	fClass
 )
 
-func (e *LocalEmbedder) embedInto(v []float32, toks []token) {
+// embedInto adds the features of a question as the matcher reads it
+// ([analyze]): its content after frames, fillers and function words are
+// taken out and numbers, units, formulas and synonyms written one way, so
+// that two questions whose differences the rules explain have one vector.
+func (e *LocalEmbedder) embedInto(v []float32, a analysis) {
+	if len(a.toks) == 0 {
+		a.toks = a.raw // nothing the matcher reads: embed what was written
+	}
 	add := func(h uint64, w float64) {
 		i := int(h % uint64(len(v)))
 		if h>>63 != 0 {
@@ -224,39 +221,18 @@ func (e *LocalEmbedder) embedInto(v []float32, toks []token) {
 		}
 		v[i] += float32(w)
 	}
-	// Numbers and units by value, so that "3/4" is "四分之三", "second" is
-	// "2nd" and "第二", "km" is "公里".
-	used := make([]bool, len(toks))
-	nf := facts{units: map[string]bool{}}
-	extractNumbers(toks, used, &nf)
-	for _, q := range nf.nums {
-		add(hashStr(fNumber, q.key()), wNumber)
-	}
-	units := make([]string, 0, len(nf.units))
-	for u := range nf.units {
-		units = append(units, u)
-	}
-	slices.Sort(units)
-	for _, u := range units {
-		add(hashStr(fUnit, u), wUnit)
+	if c := a.class.specific(); c != 0 {
+		add(hashStr(fClass, c.String()), wClass)
 	}
 	var prevContent string // last content word, for pairs
 	var prevHan rune
-	var prevHanStop bool
-	for i, t := range toks {
-		if t.kind != tokHan || used[i] {
+	for _, t := range a.toks {
+		if t.kind != tHan {
 			prevHan = 0
 		}
-		if used[i] {
-			continue
-		}
 		switch t.kind {
-		case tokWord:
+		case tWord, tNeg:
 			w := t.text
-			if isStopWord(w) {
-				add(hashStr(fWord, w), wStopWord)
-				continue
-			}
 			add(hashStr(fWord, w), wWord)
 			if n := utf8.RuneCountInString(w); n >= 3 {
 				each := wTrigrams / math.Sqrt(float64(n))
@@ -266,24 +242,30 @@ func (e *LocalEmbedder) embedInto(v []float32, toks []token) {
 				add(hashPair(prevContent, w), wWordPair)
 			}
 			prevContent = w
-		case tokSym:
-			add(hashStr(fSymbol, t.text), wSymbol)
-		case tokHan:
-			r, _ := utf8.DecodeRuneInString(t.text)
-			stop := isHanStop(r)
-			if stop {
-				add(hashRune(fHan, r, 0), wHanStop)
-			} else {
-				add(hashRune(fHan, r, 0), wHan)
-			}
-			if prevHan != 0 {
-				w := wHanPair
-				if stop && prevHanStop {
-					w = wHanPairSt
+		case tNum, tOrd:
+			add(hashStr(fNumber, t.text), wNumber)
+		case tUnit:
+			add(hashStr(fUnit, t.text), wUnit)
+		case tFormula:
+			add(hashStr(fNumber, t.text), wFormula)
+			// Its numbers and variables each, so that "7+14" and "8+16"
+			// are apart and "7+14" and "7+15" near; its operators lightly.
+			for _, part := range formulaParts(t.text) {
+				if isArithOperator(part) {
+					add(hashStr(fSymbol, part), wSymbol)
+				} else {
+					add(hashStr(fNumber, part), wNumber)
 				}
-				add(hashRune(fHanPair, prevHan, r), w)
 			}
-			prevHan, prevHanStop = r, stop
+		case tSym:
+			add(hashStr(fSymbol, t.text), wSymbol)
+		case tHan:
+			r, _ := utf8.DecodeRuneInString(t.text)
+			add(hashRune(fHan, r, 0), wHan)
+			if prevHan != 0 {
+				add(hashRune(fHanPair, prevHan, r), wHanPair)
+			}
+			prevHan = r
 			prevContent = ""
 		}
 	}
@@ -365,27 +347,7 @@ func mix(z uint64) uint64 {
 	return z
 }
 
-// ---- tokenizer, shared by the local embedder and the guards ----
-
-type tokKind uint8
-
-const (
-	tokWord tokKind = iota + 1 // a run of letters, stemmed and canonical
-	tokNum                     // digits, with a decimal point or thousands separators
-	tokHan                     // one CJK character
-	tokSym                     // one symbol or kept punctuation rune
-)
-
-// token is one unit of a normalized question.
-type token struct {
-	text string
-	kind tokKind
-	// raw is the word as written (folded but not stemmed or mapped), for
-	// words; the text otherwise.
-	raw string
-	// glued: no space between this token and the previous one.
-	glued bool
-}
+// ---- text preparation, shared by the local embedder and the matcher ----
 
 // prepare maps what Normalize would lose or merge: superscript digits
 // become "^n" (so that x² is x^2, not x2), and the text is made valid
@@ -508,46 +470,6 @@ func superscriptDigit(r rune) int {
 	return 0
 }
 
-// tokenize splits a question into tokens after [prepare]. It never fails.
-func tokenize(s string) []token {
-	s = prepare(s)
-	toks := make([]token, 0, len(s)/3+1)
-	glued := false
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == ' ':
-			glued = false
-			i += size
-			continue
-		case r < utf8.RuneSelf && r >= '0' && r <= '9' || unicode.IsDigit(r):
-			j := scanNumber(s, i)
-			toks = append(toks, token{text: numberText(s[i:j]), raw: s[i:j], kind: tokNum, glued: glued})
-			i = j + ordinalSuffix(s[j:])
-		case isCJK(r):
-			toks = append(toks, token{text: s[i : i+size], raw: s[i : i+size], kind: tokHan, glued: glued})
-			i += size
-		case unicode.IsLetter(r) || unicode.IsMark(r):
-			j := i + size
-			for j < len(s) {
-				r2, n := utf8.DecodeRuneInString(s[j:])
-				if isCJK(r2) || !(unicode.IsLetter(r2) || unicode.IsMark(r2)) {
-					break
-				}
-				j += n
-			}
-			raw := s[i:j]
-			toks = append(toks, token{text: canonWord(stem(raw)), raw: raw, kind: tokWord, glued: glued})
-			i = j
-		default:
-			toks = append(toks, token{text: s[i : i+size], raw: s[i : i+size], kind: tokSym, glued: glued})
-			i += size
-		}
-		glued = true
-	}
-	return derivativeNotation(toks)
-}
-
 // ordinalSuffix returns the length of an ordinal suffix ("st", "nd",
 // "rd", "th") at the start of s, standing alone as the end of a word.
 func ordinalSuffix(s string) int {
@@ -561,19 +483,6 @@ func ordinalSuffix(s string) int {
 		}
 	}
 	return 0
-}
-
-// derivativeNotation replaces "d/dx" (and d/dy, d/dt) with the word
-// "derivative".
-func derivativeNotation(toks []token) []token {
-	for i := 0; i+2 < len(toks); i++ {
-		if toks[i].raw == "d" && toks[i+1].text == "/" && toks[i+1].glued && toks[i+2].glued &&
-			toks[i+2].kind == tokWord && len(toks[i+2].raw) == 2 && toks[i+2].raw[0] == 'd' {
-			toks[i] = token{text: "derivative", raw: "d/" + toks[i+2].raw, kind: tokWord, glued: toks[i].glued}
-			toks = append(toks[:i+1], toks[i+3:]...)
-		}
-	}
-	return toks
 }
 
 // scanNumber returns the end of the number starting at s[i]: digits with
@@ -702,71 +611,6 @@ func isASCIILower(w string) bool {
 	}
 	return true
 }
-
-// canonWord maps spellings of one thing to one word.
-func canonWord(w string) string {
-	if c, ok := canonWords[w]; ok {
-		return c
-	}
-	return w
-}
-
-// canonWords maps stemmed words to a canonical spelling: ordinals,
-// abbreviations and spellings of units, comparatives.
-var canonWords = map[string]string{
-	"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth",
-	"kilometer": "km", "kilometre": "km", "meter": "m", "metre": "m", "centimeter": "cm",
-	"centimetre": "cm", "millimeter": "mm", "millimetre": "mm", "kilogram": "kg", "gram": "g",
-	"milligram": "mg", "mile": "mi", "foot": "ft", "feet": "ft", "inche": "in", "inch": "in",
-	"pound": "lb", "ounce": "oz", "liter": "l", "litre": "l", "milliliter": "ml", "millilitre": "ml",
-	"percent": "%", "percentage": "%", "sec": "s", "hr": "h", "hour": "h", "minute": "min",
-	"bigger": "larger", "greater": "larger", "smaller": "less", "lesser": "less", "fewer": "less",
-	"maths": "math", "mathematic": "math",
-	"differentiate": "derivative", "differentiation": "derivative", "integrate": "integral",
-	"integration": "integral", "antiderivative": "integral",
-}
-
-// isStopWord reports function words and the words that frame a question
-// rather than say what it is about ("what", "explain", "please").
-func isStopWord(w string) bool { _, ok := stopWords[w]; return ok }
-
-var stopWords = setOf(
-	// articles, pronouns, auxiliaries, prepositions, conjunctions
-	"a", "an", "the", "this", "that", "these", "those", "it", "its", "it'", "i", "me", "my", "we", "our",
-	"you", "your", "he", "she", "they", "them", "their", "his", "her", "one", "some", "any",
-	"is", "are", "was", "were", "be", "been", "being", "am", "do", "doe", "does", "did", "done", "ha", "has",
-	"have", "had", "will", "would", "shall", "should", "can", "could", "may", "might", "must",
-	"of", "in", "on", "at", "to", "for", "from", "by", "with", "about", "as", "into", "onto", "than",
-	"and", "or", "but", "so", "if", "then", "also", "there", "here", "just", "really", "very",
-	// question and request words
-	"what", "whats", "which", "who", "whom", "whose", "when", "where", "why", "how", "hows",
-	"please", "pl", "plz", "explain", "tell", "describe", "define", "mean", "meaning", "say",
-	"state", "give", "show", "help", "understand", "know", "want", "need", "find", "get",
-	"calculate", "compute", "work", "out", "determine", "figure", "solve", "answer", "question",
-	"look", "appear", "seem", "make", "cause", "reason", "happen", "thing", "way", "kind",
-	"exactly", "actually", "basically", "simple", "simply", "term", "word",
-)
-
-func setOf(words ...string) map[string]struct{} {
-	m := make(map[string]struct{}, len(words))
-	for _, w := range words {
-		m[w] = struct{}{}
-	}
-	return m
-}
-
-// isHanStop reports Chinese characters that carry little meaning alone:
-// particles, pronouns and the words that frame a question.
-func isHanStop(r rune) bool { _, ok := hanStop[r]; return ok }
-
-var hanStop = func() map[rune]struct{} {
-	m := map[rune]struct{}{}
-	for _, r := range "的了是吗呢吧啊么什怎请你我他她它这那个和与及在有也就都一地得着过把被将所为之其" +
-		"哪里儿如何样些么问说讲解释下求算计等于多少几呀嘛" {
-		m[r] = struct{}{}
-	}
-	return m
-}()
 
 // isCJK reports whether r is a Chinese, Japanese or Korean character or
 // CJK punctuation.

@@ -363,8 +363,8 @@ func FuzzTokenize(f *testing.F) {
 	}
 	e, _ := NewLocalEmbedder(WithDimensions(64))
 	f.Fuzz(func(t *testing.T, s string) {
-		a := tokenize(s)
-		b := tokenize(s)
+		a := lex(s)
+		b := lex(s)
 		if len(a) != len(b) {
 			t.Fatal("tokenize not deterministic")
 		}

@@ -36,35 +36,31 @@ func ExampleSemantic() {
 		}
 	}
 	st := sem.Stats()
-	fmt.Println("hits:", st.Hits, "refused by the number guard:", st.Rejections[semantic.GuardNumber])
+	fmt.Println("hits:", st.Hits, "refused for a number:", st.Rejections[semantic.ReasonNumber])
 	// Output:
 	// "How do I solve the equation 2x + 3 = 7?": hit ("2x = 4, so x = 2.")
 	// "Solve 2x + 3 = 9.": miss
-	// hits: 1 refused by the number guard: 1
+	// hits: 1 refused for a number: 1
 }
 
-// The guards compare two questions directly.
-func ExampleGuards_Check() {
-	var g semantic.Guards // the zero value uses the default contrast terms
+// Explain tells what the rules make of two questions, and why.
+func ExampleExplain() {
 	for _, p := range [][2]string{
 		{"What is Newton's second law?", "what does newtons 2nd law say"},
 		{"What is Newton's second law?", "What is Newton's third law?"},
 		{"How do I convert 5 km to miles?", "How do I convert 5 miles to km?"},
-		{"酸和碱有什么区别？", "酸和盐有什么区别？"},
+		{"为什么猫怕狗", "为什么狗怕猫"},
 		{"What is the capital of Australia?", "What is the capital of Austria?"},
 	} {
-		if kind, ok := g.Check(p[0], p[1]); ok {
-			fmt.Println("same question")
-		} else {
-			fmt.Println("refused by", kind)
-		}
+		e := semantic.Explain(p[0], p[1])
+		fmt.Println(e.Verdict, e.Reason)
 	}
 	// Output:
-	// same question
-	// refused by number
-	// refused by unit
-	// refused by contrast
-	// refused by term
+	// same explained
+	// different number
+	// different order
+	// different order
+	// unsure term
 }
 
 // An OpenAI embedder coalesces concurrent calls into one request; here it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,7 +30,7 @@ const (
 	// [IndexAuto] kind moves it from a [FlatIndex] to an [HNSW].
 	DefaultHNSWAbove = 4096
 	// DefaultCandidates is how many nearest cached questions a lookup
-	// offers to the guards, most similar first.
+	// offers to the rules, most similar first.
 	DefaultCandidates = 4
 	// purgeEvery is how often an Add purges the expired entries.
 	purgeEvery = time.Minute
@@ -55,45 +56,39 @@ const (
 // Semantic is the semantic tier: it finds a cached answer to a question
 // that says the same thing in other words. A lookup embeds the question,
 // finds the most similar cached questions of the same namespace (up to
-// [WithCandidates]) and serves the first whose cosine similarity reaches
-// the threshold and that the [Guards] accept; anything else is a miss.
-// Each [Namespace.ID] has its own index, so tenants, models, system
+// [WithCandidates]) at or above the threshold, and serves the first whose
+// every difference from the asked question the rules explain ([Explain]);
+// anything else is a miss with a [Reason]. With a [Verifier]
+// ([WithVerifier]) the candidates the rules leave open ([Unsure]), from a
+// lower similarity on ([WithVerifyThreshold]), go to the verifier, and an
+// error bound ([WithMaxError]) decides what may be served without asking.
+// Each [cache.Namespace.ID] has its own index, so tenants, models, system
 // prompts, subjects, grades and conversations never meet.
 //
-// # Embedder, threshold and guards
+// # Embedder and threshold
 //
-// The reference article served cached answers at cosine ≥ 0.92 of neural
-// embeddings. With the default, dependency-free [LocalEmbedder] that
-// threshold is far too strict: on the labelled tutoring pairs in testdata
-// (150 paraphrases, 200 hard negatives, English and Chinese) it hits only
-// 23 % of the paraphrases, because a lexical embedder scores "What is the
-// derivative of x^2?" and "Differentiate x squared." by shared words, not
-// meaning. The threshold is therefore a property of the embedder
-// ([Calibrated]): the local embedder's [LocalThreshold], 0.65, hits 67 %
-// of the paraphrases (71 % English, 63 % Chinese); OpenAI's embedder keeps
-// [DefaultThreshold], 0.92. At 0.65 the similarity alone would serve 47 %
-// of the hard negatives ("second law" and "third law" are close in any
-// embedding): what keeps them out is the guards, which refuse every one of
-// the 200 (number, unit, formula, negation, contrast, order and key-term
-// checks; see [GuardKind]), and every one of the 600 pairs that cross
-// every phrasing of a question with every phrasing of its hard negatives. The guards run whatever the embedder, so a
-// neural embedder at 0.92 gets them too. Their known gaps are role
-// reversals outside comparisons ("does the Earth orbit the Sun" / "does
-// the Sun orbit the Earth") and added circumstances ("… at night"), where
-// only the similarity stands in the way; Chinese PAWS-X, pairs of the same
-// words in another order, measures the first: there the default tier
-// serves 18.8 % of the different pairs (and 21.5 % of the paraphrases),
-// against 77.9 % (81.9 %) with the threshold alone; the guards refuse
-// most of either, mostly for key terms that differ between two
-// translations of one name.
+// The threshold is a property of the embedder ([Calibrated],
+// [CalibratedThreshold]): the local embedder's [LocalThreshold], 0.65;
+// OpenAI's [DefaultThreshold], 0.92. The local embedder embeds the
+// question as the rules read it, so two questions whose differences the
+// rules explain have the same vector. The rules run whatever the
+// embedder. Measured quality (tuning and held-out parts of the tutoring
+// pairs, PAWS-X zh and LCQMC) is in the README's "Semantic tier" section.
 //
-// A Semantic is safe for concurrent use. It starts no goroutines; expired
-// entries are never served and are purged by Add about once a minute, or
-// by [Semantic.Purge]. Create one with [NewSemantic].
+// A Semantic is safe for concurrent use. It starts no goroutines of its
+// own (a verifier call shared by concurrent lookups runs to the
+// verifier's own timeout); expired entries are never served and are
+// purged by Add about once a minute, or by [Semantic.Purge]. Create one
+// with [NewSemantic].
 type Semantic struct {
 	emb        Embedder
 	threshold  float64
-	guards     *Guards
+	rules      bool // false: the threshold alone decides (measurements only)
+	verifier   *verdicts
+	verErr     float64 // the verifier's error rate (ErrorRater), 0 if unknown
+	maxError   float64
+	verifyAt   float64 // lowest similarity sent to the verifier
+	bounds     bounds
 	ttl        time.Duration
 	maxEntries int
 	kind       IndexKind
@@ -141,6 +136,7 @@ type record struct {
 	entry   cache.Entry
 	expires time.Time // zero for never
 	seq     uint64
+	an      analysis // the question as the matcher reads it
 }
 
 type fifoItem struct {
@@ -203,13 +199,66 @@ func WithThreshold(t float64) SemanticOption {
 	})
 }
 
-// WithGuards sets the guards. Default: the zero [Guards], with
-// [DefaultContrastTerms]. WithGuards(nil) turns the guards off, so that
-// the threshold alone decides: for measurements only, never in
-// production.
-func WithGuards(g *Guards) SemanticOption {
+// WithThresholdOnly turns the rules off, so that the similarity
+// threshold alone decides: for measurements only, never in production.
+func WithThresholdOnly() SemanticOption {
 	return semanticOptionFunc(func(s *Semantic) error {
-		s.guards = g
+		s.rules = false
+		return nil
+	})
+}
+
+// WithVerifier sets the [Verifier] asked about the candidates the rules
+// cannot explain ([Unsure]) and, until the error bound lets the tier serve
+// them without asking, about those they explain. Its decisions are cached
+// per pair ([DefaultVerifyCache] pairs) and concurrent questions about
+// one pair share one call. Default: none; an unexplained candidate is a
+// miss.
+func WithVerifier(v Verifier) SemanticOption {
+	return semanticOptionFunc(func(s *Semantic) error {
+		if v == nil {
+			return configErrorf("nil verifier")
+		}
+		s.verifier = newVerdicts(v, DefaultVerifyCache)
+		if er, ok := v.(ErrorRater); ok {
+			e := er.ErrorRate()
+			if !(e >= 0 && e < 0.5) {
+				return configErrorf("verifier error rate %v not in [0, 0.5)", e)
+			}
+			s.verErr = e
+		}
+		return nil
+	})
+}
+
+// WithMaxError sets δ, the error the tier accepts for what it decides with
+// a verifier, in (0, 0.5). Per similarity band and rule verdict the tier
+// learns how often the verifier says yes; it serves a candidate without
+// asking only where the upper 95 % confidence bound of the verifier's
+// "no" is at most δ (still asking one lookup in 20 there, to keep
+// learning), and it serves on the verifier's yes only where, given the
+// verifier's own error rate ([ErrorRater]), the bound of that yes being
+// wrong is at most δ. Without a verifier it has no effect: the rules
+// alone decide. Default [DefaultMaxError], 0.5 %.
+func WithMaxError(delta float64) SemanticOption {
+	return semanticOptionFunc(func(s *Semantic) error {
+		if !(delta > 0 && delta < 0.5) {
+			return configErrorf("max error %v not in (0, 0.5)", delta)
+		}
+		s.maxError = delta
+		return nil
+	})
+}
+
+// WithVerifyThreshold sets the lowest similarity of a candidate sent to
+// the verifier, in (0, 1]: with a judge the tier can look further than
+// the rules alone may. Default: the threshold minus 0.15.
+func WithVerifyThreshold(t float64) SemanticOption {
+	return semanticOptionFunc(func(s *Semantic) error {
+		if !(t > 0 && t <= 1) {
+			return configErrorf("verify threshold %v not in (0, 1]", t)
+		}
+		s.verifyAt = t
 		return nil
 	})
 }
@@ -275,7 +324,7 @@ func WithSemanticMaxEntries(n int) SemanticOption {
 }
 
 // WithCandidates sets how many of the most similar cached questions a
-// lookup offers to the guards; at least 1. Default [DefaultCandidates].
+// lookup offers to the rules; at least 1. Default [DefaultCandidates].
 func WithCandidates(k int) SemanticOption {
 	return semanticOptionFunc(func(s *Semantic) error {
 		if k < 1 {
@@ -302,7 +351,8 @@ func WithSemanticClock(now func() time.Time) SemanticOption {
 // returns an error matching [ErrInvalidConfig] when an option is invalid.
 func NewSemantic(opts ...SemanticOption) (*Semantic, error) {
 	s := &Semantic{
-		guards:     &Guards{},
+		rules:      true,
+		maxError:   DefaultMaxError,
 		ttl:        cache.DefaultTTL,
 		maxEntries: DefaultSemanticMaxEntries,
 		kind:       IndexAuto,
@@ -328,13 +378,42 @@ func NewSemantic(opts ...SemanticOption) (*Semantic, error) {
 	}
 	if s.threshold == 0 {
 		s.threshold = DefaultThreshold
-		if c, ok := s.emb.(Calibrated); ok {
-			if t := c.Threshold(); t > 0 && t <= 1 {
-				s.threshold = t
-			}
+		if t, ok := CalibratedThreshold(s.emb); ok {
+			s.threshold = t
 		}
 	}
+	if s.verifyAt == 0 {
+		s.verifyAt = max(0.01, s.threshold-0.15)
+	}
+	if s.verifyAt > s.threshold {
+		s.verifyAt = s.threshold
+	}
 	return s, nil
+}
+
+// CalibratedThreshold returns the threshold calibrated for e: its own when
+// it implements [Calibrated], else that of the embedder it wraps, found
+// through an Unwrap() Embedder method, so that a wrapper (a cache, a
+// metrics decorator) keeps the threshold of what it wraps. It reports
+// false when no embedder of the chain states one.
+func CalibratedThreshold(e Embedder) (float64, bool) {
+	for range 16 { // a bounded walk: a cycle of wrappers ends here
+		if e == nil {
+			return 0, false
+		}
+		if c, ok := e.(Calibrated); ok {
+			if t := c.Threshold(); t > 0 && t <= 1 {
+				return t, true
+			}
+			return 0, false
+		}
+		u, ok := e.(interface{ Unwrap() Embedder })
+		if !ok {
+			return 0, false
+		}
+		e = u.Unwrap()
+	}
+	return 0, false
 }
 
 // Threshold returns the similarity threshold in use.
@@ -343,15 +422,15 @@ func (s *Semantic) Threshold() float64 { return s.threshold }
 // Embedder returns the embedder in use.
 func (s *Semantic) Embedder() Embedder { return s.emb }
 
-// embed returns the vector of one question, and its tokens when the
-// embedder is the local one (the guards reuse them).
-func (s *Semantic) embed(ctx context.Context, question string) ([]float32, []token, error) {
+// embed returns the vector of one question and, when the embedder is the
+// local one, the matcher's reading of it (which the local embedder embeds).
+func (s *Semantic) embed(ctx context.Context, question string) ([]float32, *analysis, error) {
 	if le, ok := s.emb.(*LocalEmbedder); ok {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		toks := tokenize(question)
-		return le.embedTokens(toks), toks, nil
+		an := analyze(question)
+		return le.embedAnalysis(an), &an, nil
 	}
 	vs, err := s.emb.Embed(ctx, []string{question})
 	if err != nil {
@@ -373,80 +452,239 @@ func checkQuestion(q string) error {
 	return nil
 }
 
+// Decision is what the tier does, or would do, with a cached question for
+// an asked one: see [Semantic.Match] and [Semantic.LookupDecision].
+type Decision struct {
+	// Serve reports whether the cached answer is served.
+	Serve bool
+	// Reason says why: [ReasonExplained], [ReasonVerified] or
+	// [ReasonWithinBound] for a hit, the first unexplained difference,
+	// the verifier's no or the threshold for a miss.
+	Reason Reason
+	// Verdict is the rules' verdict (Unsure when the rules did not run,
+	// below the threshold).
+	Verdict Verdict
+	// Detail names the difference the rules found, if any.
+	Detail string
+	// Similarity is the cosine similarity of the two questions' vectors.
+	Similarity float64
+	// Verified reports that the verifier was asked (or its cached
+	// decision used); EstimatedError is the bound of the error of the
+	// decision to serve without asking, 0 for the rules' own.
+	Verified       bool
+	EstimatedError float64
+}
+
+// candidate is one cached question near the asked one.
+type candidate struct {
+	id  string
+	sim float64
+	rec record
+}
+
+// decide runs the rules, the error bound and the verifier on one
+// candidate. ask false only predicts (Match): the verifier is asked but
+// nothing is learned or counted.
+func (s *Semantic) decide(ctx context.Context, asked string, an *analysis, c candidate, learn bool) (Decision, error) {
+	d := Decision{Similarity: c.sim}
+	floor := s.threshold
+	if s.verifier != nil {
+		floor = s.verifyAt
+	}
+	if c.sim < floor {
+		d.Reason = ReasonBelowThreshold
+		return d, nil
+	}
+	if !s.rules {
+		d.Serve, d.Reason, d.Verdict = true, ReasonExplained, Same
+		return d, nil
+	}
+	if an == nil {
+		a := analyze(asked)
+		an = &a
+	}
+	cachedAn := c.rec.an
+	if cachedAn.toks == nil && cachedAn.class == 0 {
+		cachedAn = analyze(c.rec.entry.Question)
+	}
+	d.Verdict, d.Reason, d.Detail = compare(cachedAn, *an)
+	if d.Verdict == Different {
+		return d, nil
+	}
+	if s.verifier == nil {
+		if d.Verdict == Same && c.sim >= s.threshold {
+			d.Serve = true
+		} else if d.Verdict == Same {
+			d.Reason = ReasonBelowThreshold
+		}
+		return d, nil
+	}
+	// With a verifier: serve without asking where the bound allows.
+	if learn {
+		if ok, ub := s.bounds.skip(d.Verdict, c.sim, s.maxError); ok {
+			d.Serve, d.Reason, d.EstimatedError = true, ReasonWithinBound, ub
+			return d, nil
+		}
+	}
+	same, _, err := s.verifier.verify(ctx, c.rec.entry.Question, asked)
+	d.Verified = true
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return d, ctxErr
+		}
+		d.Reason = ReasonVerifierError
+		return d, nil
+	}
+	if learn {
+		s.bounds.record(d.Verdict, c.sim, same)
+	}
+	if !same {
+		d.Reason = ReasonVerifierNo
+		return d, nil
+	}
+	if d.Verdict == Same {
+		// The rules and the verifier agree.
+		d.Serve, d.Reason = true, ReasonVerified
+		return d, nil
+	}
+	// The verifier alone says yes: discount its errors.
+	e := s.bounds.trustYes(d.Verdict, c.sim, s.verErr)
+	d.EstimatedError = e
+	if e > s.maxError {
+		d.Reason = ReasonUncertain
+		return d, nil
+	}
+	d.Serve, d.Reason = true, ReasonVerified
+	return d, nil
+}
+
 // Lookup finds a cached answer for question in namespace ns. It returns
-// ok false on a miss: no cached question similar enough, or the guards
-// refused every one that was (see [Semantic.Stats]). It returns an error
-// only when the question is empty ([ErrEmptyQuestion]), the embedder
-// fails, or ctx is done (ctx's error). A namespace with no entries is a
-// miss without embedding the question.
+// ok false on a miss: no cached question similar enough, or none the
+// rules (or the verifier) accept; [Semantic.LookupDecision] says which,
+// and [Semantic.Stats] counts misses by reason. It returns an error only
+// when the question is empty ([ErrEmptyQuestion]), the embedder fails, or
+// ctx is done (ctx's error); a verifier's failure is a miss. A namespace
+// with no entries is a miss without embedding the question.
 func (s *Semantic) Lookup(ctx context.Context, ns cache.Namespace, question string) (Hit, bool, error) {
+	h, d, err := s.LookupDecision(ctx, ns, question)
+	return h, d.Serve, err
+}
+
+// LookupDecision is [Semantic.Lookup] with the decision that ended it:
+// the hit's reason, or the miss's (the most similar candidate's).
+func (s *Semantic) LookupDecision(ctx context.Context, ns cache.Namespace, question string) (Hit, Decision, error) {
 	if s == nil {
-		return Hit{}, false, nil
+		return Hit{}, Decision{Reason: ReasonNoCandidate}, nil
 	}
 	if err := checkQuestion(question); err != nil {
-		return Hit{}, false, err
+		return Hit{}, Decision{}, err
 	}
 	s.st.lookups.Add(1)
 	s.mu.RLock()
 	p := s.parts[ns.ID()]
 	s.mu.RUnlock()
 	if p == nil {
-		s.st.misses.Add(1)
-		s.st.below.Add(1)
-		return Hit{}, false, nil
+		return s.miss(Decision{Reason: ReasonNoCandidate})
 	}
-	vec, toks, err := s.embed(ctx, question)
+	vec, an, err := s.embed(ctx, question)
 	if err != nil {
 		s.st.errors.Add(1)
-		return Hit{}, false, err
+		return Hit{}, Decision{}, err
 	}
 	now := s.now()
-	type cand struct {
-		id  string
-		sim float32
-		rec record
+	floor := s.threshold
+	if s.verifier != nil {
+		floor = s.verifyAt
 	}
-	var cands []cand
+	var cands []candidate
+	best := Decision{Reason: ReasonNoCandidate}
 	p.mu.RLock()
 	if p.index != nil && len(vec) == p.index.Dimensions() {
 		for _, m := range p.index.Search(vec, s.candidates, now) {
-			if float64(m.Similarity) < s.threshold {
+			if float64(m.Similarity) < floor {
+				if len(cands) == 0 && best.Similarity == 0 {
+					best = Decision{Reason: ReasonBelowThreshold, Similarity: float64(m.Similarity)}
+				}
 				break
 			}
 			if r := p.entries[m.ID]; r != nil && (r.expires.IsZero() || r.expires.After(now)) {
-				cands = append(cands, cand{m.ID, m.Similarity, *r})
+				cands = append(cands, candidate{m.ID, float64(m.Similarity), *r})
 			}
 		}
 	}
 	p.mu.RUnlock()
-	var rejected GuardKind
-	var asked *facts
-	for _, c := range cands {
-		if s.guards != nil {
-			if asked == nil {
-				if toks == nil {
-					toks = tokenize(question)
-				}
-				asked = s.guards.facts(question, toks)
-			}
-			cached := s.guards.facts(c.rec.entry.Question, tokenize(c.rec.entry.Question))
-			if kind, ok := compareFacts(cached, asked); !ok {
-				if rejected == "" {
-					rejected = kind
-				}
-				continue
-			}
+	for i, c := range cands {
+		d, err := s.decide(ctx, question, an, c, true)
+		if d.Verified {
+			s.st.verified.Add(1)
 		}
-		s.st.hits.Add(1)
-		return Hit{Entry: c.rec.entry, Similarity: float64(c.sim), ID: c.id}, true, nil
+		if err != nil {
+			s.st.errors.Add(1)
+			return Hit{}, Decision{}, err
+		}
+		if d.Serve {
+			s.st.hits.Add(1)
+			s.st.count(d.Reason)
+			s.st.addError(d.EstimatedError)
+			return Hit{Entry: c.rec.entry, Similarity: c.sim, ID: c.id}, d, nil
+		}
+		if i == 0 {
+			best = d
+		}
 	}
+	return s.miss(best)
+}
+
+func (s *Semantic) miss(d Decision) (Hit, Decision, error) {
 	s.st.misses.Add(1)
-	if rejected != "" {
-		s.st.reject(rejected)
-	} else {
-		s.st.below.Add(1)
+	s.st.count(d.Reason)
+	return Hit{}, d, nil
+}
+
+// Match tells what the tier would do with a cached question and an asked
+// one, with its embedder, threshold, rules and verifier, without caching
+// anything: a way to test the tier on one's own pairs. It asks the
+// verifier (when there is one and the rules leave the pair open) but
+// learns nothing from the answer, and never serves within the bound
+// without asking. It fails only as [Semantic.Lookup] does.
+func (s *Semantic) Match(ctx context.Context, cached, asked string) (Decision, error) {
+	if err := checkQuestion(cached); err != nil {
+		return Decision{}, err
 	}
-	return Hit{}, false, nil
+	if err := checkQuestion(asked); err != nil {
+		return Decision{}, err
+	}
+	va, ana, err := s.embed(ctx, cached)
+	if err != nil {
+		return Decision{}, err
+	}
+	vb, anb, err := s.embed(ctx, asked)
+	if err != nil {
+		return Decision{}, err
+	}
+	var sim float64
+	if len(va) == len(vb) {
+		sim = float64(cosine(va, vb))
+	}
+	rec := record{entry: cache.Entry{Question: cached}}
+	if ana != nil {
+		rec.an = *ana
+	}
+	return s.decide(ctx, asked, anb, candidate{sim: sim, rec: rec}, false)
+}
+
+// cosine is the cosine similarity of two vectors of one length.
+func cosine(a, b []float32) float32 {
+	var dot, na, nb float64
+	for i := range a {
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	if na == 0 || nb == 0 {
+		return 0
+	}
+	return float32(dot / math.Sqrt(na*nb))
 }
 
 // Add caches entry e, the answer to e.Question, in namespace ns for ttl (0
@@ -513,7 +751,7 @@ func (s *Semantic) Put(nsID string, r Record) error {
 	p.pending.Add(1)
 	s.mu.Unlock()
 
-	replaced, err := s.putLocked(p, r, seq)
+	replaced, err := s.putLocked(p, r, seq, analyze(r.Entry.Question))
 	p.pending.Add(-1)
 	if err != nil {
 		s.dropIfEmpty(p)
@@ -540,7 +778,7 @@ func (s *Semantic) Put(nsID string, r Record) error {
 
 // putLocked adds r to p under p.mu and reports whether it replaced an
 // entry.
-func (s *Semantic) putLocked(p *partition, r Record, seq uint64) (replaced bool, err error) {
+func (s *Semantic) putLocked(p *partition, r Record, seq uint64, an analysis) (replaced bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.index == nil {
@@ -557,7 +795,7 @@ func (s *Semantic) putLocked(p *partition, r Record, seq uint64) (replaced bool,
 		p.shadow.Add(r.ID, r.Vector, r.Expires)
 	}
 	_, replaced = p.entries[r.ID]
-	p.entries[r.ID] = &record{entry: r.Entry, expires: r.Expires, seq: seq}
+	p.entries[r.ID] = &record{entry: r.Entry, expires: r.Expires, seq: seq, an: an}
 	s.grow(p, seq)
 	return replaced, nil
 }
@@ -763,13 +1001,27 @@ type SemanticStats struct {
 	// enough (including empty namespaces).
 	BelowThreshold uint64
 	// Rejections counts misses where cached questions were similar
-	// enough but the guards refused them all, by the guard that refused
-	// the most similar one.
-	Rejections map[GuardKind]uint64
-	Errors     uint64 // lookups that failed (embedder errors, ctx done)
-	Adds       uint64 // entries added (Add and Put), replacements included
-	Evictions  uint64 // entries removed to stay within the maximum
-	Expired    uint64 // expired entries purged
+	// enough but none was served, by the reason of the most similar one
+	// (a difference the rules found, the verifier's no, …).
+	Rejections map[Reason]uint64
+	// Reasons counts every lookup that did not fail by the reason of its
+	// decision, hits ([ReasonExplained], [ReasonVerified],
+	// [ReasonWithinBound]) and misses alike.
+	Reasons map[Reason]uint64
+	// Verified counts the lookups that asked the verifier (or used its
+	// cached decision about the pair).
+	Verified uint64
+	// EstimatedError is the tier's estimate of the share of its hits
+	// that are wrong: the mean, over hits, of each hit's error bound (0
+	// for a hit the rules explain without a verifier).
+	EstimatedError float64
+	// Bands is what the error bound learned, per similarity band and
+	// rule verdict; empty without a verifier.
+	Bands     []BandStats
+	Errors    uint64 // lookups that failed (embedder errors, ctx done)
+	Adds      uint64 // entries added (Add and Put), replacements included
+	Evictions uint64 // entries removed to stay within the maximum
+	Expired   uint64 // expired entries purged
 }
 
 // HitRatio returns Hits / Lookups, 0 before any lookup.
@@ -781,17 +1033,25 @@ func (st SemanticStats) HitRatio() float64 {
 }
 
 type semStats struct {
-	lookups, hits, misses, below, errors, adds, evictions, expired atomic.Uint64
-	rejections                                                     [8]atomic.Uint64 // by index in guardKinds
+	lookups, hits, misses, errors, adds, evictions, expired, verified atomic.Uint64
+	reasons                                                           [32]atomic.Uint64 // by index in reasons
+	errMu                                                             sync.Mutex
+	errSum                                                            float64
 }
 
-func (st *semStats) reject(k GuardKind) {
-	for i, g := range guardKinds {
-		if g == k {
-			st.rejections[i].Add(1)
-			return
-		}
+func (st *semStats) count(r Reason) {
+	if i := reasonIndex(r); i >= 0 {
+		st.reasons[i].Add(1)
 	}
+}
+
+func (st *semStats) addError(e float64) {
+	if e <= 0 {
+		return
+	}
+	st.errMu.Lock()
+	st.errSum += e
+	st.errMu.Unlock()
 }
 
 // Stats returns the tier's counters.
@@ -800,22 +1060,40 @@ func (s *Semantic) Stats() SemanticStats {
 	nparts := len(s.parts)
 	s.mu.RUnlock()
 	out := SemanticStats{
-		Entries:        s.Len(),
-		Namespaces:     nparts,
-		Lookups:        s.st.lookups.Load(),
-		Hits:           s.st.hits.Load(),
-		Misses:         s.st.misses.Load(),
-		BelowThreshold: s.st.below.Load(),
-		Errors:         s.st.errors.Load(),
-		Adds:           s.st.adds.Load(),
-		Evictions:      s.st.evictions.Load(),
-		Expired:        s.st.expired.Load(),
-		Rejections:     map[GuardKind]uint64{},
+		Entries:    s.Len(),
+		Namespaces: nparts,
+		Lookups:    s.st.lookups.Load(),
+		Hits:       s.st.hits.Load(),
+		Misses:     s.st.misses.Load(),
+		Errors:     s.st.errors.Load(),
+		Adds:       s.st.adds.Load(),
+		Evictions:  s.st.evictions.Load(),
+		Expired:    s.st.expired.Load(),
+		Verified:   s.st.verified.Load(),
+		Rejections: map[Reason]uint64{},
+		Reasons:    map[Reason]uint64{},
 	}
-	for i, g := range guardKinds {
-		if n := s.st.rejections[i].Load(); n > 0 {
-			out.Rejections[g] = n
+	for i, r := range reasons {
+		n := s.st.reasons[i].Load()
+		if n == 0 {
+			continue
 		}
+		out.Reasons[r] = n
+		switch r {
+		case ReasonExplained, ReasonVerified, ReasonWithinBound:
+		case ReasonNoCandidate, ReasonBelowThreshold:
+			out.BelowThreshold += n
+		default:
+			out.Rejections[r] = n
+		}
+	}
+	if out.Hits > 0 {
+		s.st.errMu.Lock()
+		out.EstimatedError = s.st.errSum / float64(out.Hits)
+		s.st.errMu.Unlock()
+	}
+	if s.verifier != nil {
+		out.Bands = s.bounds.stats()
 	}
 	return out
 }

@@ -81,7 +81,7 @@ func TestSemanticHitAndMiss(t *testing.T) {
 	if st.Lookups != 5 || st.Hits != 1 || st.Misses != 4 || st.Entries != 2 || st.Namespaces != 1 {
 		t.Errorf("stats %+v", st)
 	}
-	if st.Rejections[GuardNumber] != 2 || st.Rejections[GuardFormula] != 1 || st.BelowThreshold != 1 {
+	if st.Rejections[ReasonNumber] != 2 || st.Rejections[ReasonFormula] != 1 || st.BelowThreshold != 1 {
 		t.Errorf("rejections %v, below threshold %d", st.Rejections, st.BelowThreshold)
 	}
 	if r := st.HitRatio(); r != 0.2 {
@@ -329,14 +329,28 @@ func TestSemanticThresholdDefaults(t *testing.T) {
 	if s.Threshold() != 0.8 {
 		t.Errorf("threshold %v", s.Threshold())
 	}
-	// Without guards the threshold alone decides: for measurement only.
+	// Without the rules the threshold alone decides: for measurement only.
 	ctx := context.Background()
-	s = mustSemantic(t, WithGuards(nil))
+	s = mustSemantic(t, WithThresholdOnly())
 	s.Add(ctx, nsMaths, cache.Entry{Question: "Solve 2x + 3 = 7.", Answer: "x = 2"}, 0)
 	if _, ok, _ := s.Lookup(ctx, nsMaths, "Solve 2x + 3 = 9."); !ok {
-		t.Error("without guards, a near question should hit")
+		t.Error("without the rules, a near question should hit")
+	}
+	// A wrapper keeps the threshold of what it wraps.
+	le, _ := NewLocalEmbedder(WithEmbedderThreshold(0.7))
+	s = mustSemantic(t, WithEmbedder(wrapped{le}))
+	if s.Threshold() != 0.7 {
+		t.Errorf("wrapped embedder: threshold %v, want 0.7", s.Threshold())
 	}
 }
+
+// wrapped is an embedder wrapping another, as a metrics decorator would.
+type wrapped struct{ e Embedder }
+
+func (w wrapped) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	return w.e.Embed(ctx, texts)
+}
+func (w wrapped) Unwrap() Embedder { return w.e }
 
 // plainEmbedder wraps the local embedder without its Calibrated method.
 type plainEmbedder struct{}

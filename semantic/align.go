@@ -1,0 +1,265 @@
+package semantic
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// analysis is what the matcher reads from one question: its content in
+// order, every explained difference already taken out, and the classes it
+// asks.
+type analysis struct {
+	toks  []tok
+	class qclass
+	raw   []tok // the symbols of a question with no content, for the embedder
+}
+
+// analyze reads a question through every step of the matcher, in order:
+// tokens, synonyms, numbers, operators, formulas, units, frames, question
+// words, function words, genitives.
+func analyze(q string) analysis {
+	lx := loadLexicon()
+	toks := lex(q)
+	toks = synonyms(toks, lx)
+	toks = numbers(toks, lx)
+	toks = operators(toks, lx)
+	toks = formulas(toks, lx)
+	toks = units(toks, lx)
+	toks, c1 := stripFrames(toks, lx)
+	toks, c2 := questionWords(toks, lx)
+	toks = functionWords(toks, lx)
+	toks = genitive(toks)
+	// Punctuation left over carries no content.
+	out := toks[:0]
+	for _, t := range toks {
+		if t.kind == tSym && !isArithOperator(t.text) && t.text != "%" {
+			continue
+		}
+		out = append(out, t)
+	}
+	an := analysis{toks: out, class: c1 | c2}
+	if len(out) == 0 {
+		for _, t := range lex(q) {
+			if t.kind == tSym {
+				an.raw = append(an.raw, t)
+			}
+		}
+	}
+	return an
+}
+
+// synonyms replaces every variant of synonyms.txt by its canonical word.
+func synonyms(toks []tok, lx *lexicon) []tok {
+	out := make([]tok, 0, len(toks))
+	for i := 0; i < len(toks); {
+		if toks[i].kind == tWord || toks[i].kind == tHan {
+			if p, n := lx.synonyms.longest(toks, i, nil); n > 0 {
+				for k, t := range lex(p.val) {
+					if k == 0 {
+						t.glued = toks[i].glued
+					}
+					out = append(out, t)
+				}
+				i += n
+				continue
+			}
+		}
+		out = append(out, toks[i])
+		i++
+	}
+	return out
+}
+
+// Verdict is what the rules make of a pair of questions.
+type Verdict uint8
+
+// The verdicts.
+const (
+	// Unsure: a difference the rules cannot explain and that does not
+	// prove the questions different (a word for another, an added
+	// qualifier): a miss, or a question for the [Verifier].
+	Unsure Verdict = iota
+	// Same: every difference is explained; the cached answer answers
+	// the asked question.
+	Same
+	// Different: the questions differ in a number, unit, formula,
+	// negation, the kind of question or the order of their roles; never
+	// served, never verified.
+	Different
+)
+
+// String returns "unsure", "same" or "different".
+func (v Verdict) String() string {
+	switch v {
+	case Same:
+		return "same"
+	case Different:
+		return "different"
+	}
+	return "unsure"
+}
+
+// compare explains the differences between a cached and an asked
+// question: Same with [ReasonExplained] when it can account for all of
+// them, else the first unexplained difference, in the order of the
+// Reason constants, with a detail naming it.
+func compare(a, b analysis) (Verdict, Reason, string) {
+	ca, cb := a.class.specific(), b.class.specific()
+	if sameToks(a.toks, b.toks) || coordinationSwap(a.toks, b.toks) {
+		if ca == cb {
+			return Same, ReasonExplained, ""
+		}
+	}
+	if d := multisetDiff(a.toks, b.toks, tNum, tOrd); d != "" {
+		return Different, ReasonNumber, d
+	}
+	if d := multisetDiff(a.toks, b.toks, tFormula); d != "" {
+		return Different, formulaReason(a.toks, b.toks), d
+	}
+	if d := multisetDiff(a.toks, b.toks, tUnit); d != "" {
+		return Different, ReasonUnit, d
+	}
+	if na, nb := countKind(a.toks, tNeg), countKind(b.toks, tNeg); na != nb {
+		return Different, ReasonNegation, fmt.Sprintf("%d negations / %d", na, nb)
+	}
+	if ca != cb && ca != 0 && cb != 0 {
+		return Different, ReasonQuestion, ca.String() + " / " + cb.String()
+	}
+	if multisetDiff(a.toks, b.toks) == "" {
+		if ca != cb {
+			return Unsure, ReasonQuestion, a.class.String() + " / " + b.class.String()
+		}
+		return Different, ReasonOrder, text(a.toks) + " / " + text(b.toks)
+	}
+	if ca != cb {
+		return Unsure, ReasonQuestion, a.class.String() + " / " + b.class.String()
+	}
+	if isSubsequence(a.toks, b.toks) || isSubsequence(b.toks, a.toks) {
+		return Unsure, ReasonAddition, multisetDiff(a.toks, b.toks)
+	}
+	return Unsure, ReasonTerm, multisetDiff(a.toks, b.toks)
+}
+
+func formulaReason(a, b []tok) Reason {
+	sk := func(toks []tok) []string {
+		var out []string
+		for _, t := range toks {
+			if t.kind == tFormula {
+				out = append(out, skeleton(t.text))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	if slices.Equal(sk(a), sk(b)) {
+		return ReasonNumber
+	}
+	return ReasonFormula
+}
+
+func sameToks(a, b []tok) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].text != b[i].text || a[i].kind != b[i].kind {
+			return false
+		}
+	}
+	return true
+}
+
+// coordinationSwap reports whether b is a with the two sides of one
+// coordinator traded: "acids and bases" / "bases and acids", "酸和碱" /
+// "碱和酸". Coordination is commutative; nothing else may move.
+func coordinationSwap(a, b []tok) bool {
+	if len(a) != len(b) || len(a) < 3 {
+		return false
+	}
+	lx := loadLexicon()
+	lo := 0
+	for lo < len(a) && a[lo].text == b[lo].text {
+		lo++
+	}
+	hi := len(a)
+	for hi > lo && a[hi-1].text == b[hi-1].text {
+		hi--
+	}
+	// a[lo:hi] = X c Y and b[lo:hi] = Y c X, for a coordinator c.
+	for k := lo + 1; k < hi-1; k++ {
+		if !lx.and[a[k].text] {
+			continue
+		}
+		x, y := a[lo:k], a[k+1:hi]
+		m := lo + len(y)
+		if m >= hi || b[m].text != a[k].text {
+			continue
+		}
+		if sameToks(b[lo:m], y) && sameToks(b[m+1:hi], x) {
+			return true
+		}
+	}
+	return false
+}
+
+// multisetDiff describes the tokens of the given kinds (all kinds when
+// none) that one side has more often than the other, "" when none.
+func multisetDiff(a, b []tok, kinds ...tkind) string {
+	count := map[string]int{}
+	keep := func(t tok) bool { return len(kinds) == 0 || slices.Contains(kinds, t.kind) }
+	for _, t := range a {
+		if keep(t) {
+			count[t.text]++
+		}
+	}
+	for _, t := range b {
+		if keep(t) {
+			count[t.text]--
+		}
+	}
+	var onlyA, onlyB []string
+	for s, n := range count {
+		for ; n > 0; n-- {
+			onlyA = append(onlyA, s)
+		}
+		for ; n < 0; n++ {
+			onlyB = append(onlyB, s)
+		}
+	}
+	if len(onlyA)+len(onlyB) == 0 {
+		return ""
+	}
+	slices.Sort(onlyA)
+	slices.Sort(onlyB)
+	return fmt.Sprintf("%q / %q", strings.Join(onlyA, " "), strings.Join(onlyB, " "))
+}
+
+func countKind(toks []tok, k tkind) int {
+	n := 0
+	for _, t := range toks {
+		if t.kind == k {
+			n++
+		}
+	}
+	return n
+}
+
+// isSubsequence reports whether short's tokens appear in long in order.
+func isSubsequence(short, long []tok) bool {
+	j := 0
+	for _, t := range long {
+		if j < len(short) && short[j].text == t.text {
+			j++
+		}
+	}
+	return j == len(short)
+}
+
+func text(toks []tok) string {
+	parts := make([]string, len(toks))
+	for i, t := range toks {
+		parts[i] = t.text
+	}
+	return strings.Join(parts, " ")
+}

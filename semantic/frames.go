@@ -1,0 +1,217 @@
+package semantic
+
+import (
+	"math/bits"
+	"strconv"
+	"strings"
+)
+
+// qclass is a set of question classes: what a question asks for.
+type qclass uint16
+
+const (
+	qAsk     qclass = 1 << iota // what, which, explain, a bare topic
+	qWhy                        // cause
+	qHow                        // manner
+	qWho                        // a person
+	qWhose                      // a possessor
+	qWhen                       // a time
+	qWhere                      // a place
+	qHowMany                    // a count or an amount
+	qYesNo                      // yes or no
+)
+
+var classByName = map[string]qclass{
+	"ask": qAsk, "why": qWhy, "how": qHow, "who": qWho, "whose": qWhose,
+	"when": qWhen, "where": qWhere, "howmany": qHowMany, "yesno": qYesNo,
+}
+
+// String names the classes, for decisions' details.
+func (c qclass) String() string {
+	if c&^qAsk == 0 {
+		return "what"
+	}
+	var names []string
+	for name, k := range classByName {
+		if c&k != 0 && k != qAsk {
+			names = append(names, name)
+		}
+	}
+	if len(names) > 1 {
+		// map order: sort for a stable text
+		for i := 1; i < len(names); i++ {
+			for j := i; j > 0 && names[j] < names[j-1]; j-- {
+				names[j], names[j-1] = names[j-1], names[j]
+			}
+		}
+	}
+	return strings.Join(names, "+")
+}
+
+// specific reports classes other than the generic "what".
+func (c qclass) specific() qclass { return c &^ qAsk }
+
+// stripFrames removes the question frames around the content ("can you
+// explain …", "… 是什么", "what does … say"), repeatedly, longest first,
+// and returns the classes they ask.
+func stripFrames(toks []tok, lx *lexicon) ([]tok, qclass) {
+	var c qclass
+	for changed := true; changed && len(toks) > 0; {
+		changed = false
+		for _, f := range lx.frames {
+			n := len(f.prefix) + len(f.suffix)
+			if len(toks) <= n || !hasPrefix(toks, f.prefix) || !hasSuffix(toks, f.suffix) {
+				continue
+			}
+			toks = toks[len(f.prefix) : len(toks)-len(f.suffix)]
+			c |= f.class
+			changed = true
+			break
+		}
+	}
+	return toks, c
+}
+
+func hasPrefix(toks []tok, p []string) bool {
+	if len(p) > len(toks) {
+		return false
+	}
+	for i, s := range p {
+		if toks[i].text != s {
+			return false
+		}
+	}
+	return true
+}
+
+func hasSuffix(toks []tok, p []string) bool {
+	if len(p) > len(toks) {
+		return false
+	}
+	off := len(toks) - len(p)
+	for i, s := range p {
+		if toks[off+i].text != s {
+			return false
+		}
+	}
+	return true
+}
+
+// questionWords removes the question words wherever they stand (Chinese
+// leaves them in place: 碳原子有几个质子) and returns their classes.
+func questionWords(toks []tok, lx *lexicon) ([]tok, qclass) {
+	var c qclass
+	out := toks[:0:0]
+	for i := 0; i < len(toks); {
+		if toks[i].kind == tWord || toks[i].kind == tHan {
+			// 有 before a question word is existential: 酸和碱有什么区别 asks
+			// what 酸和碱的区别是什么 asks.
+			if toks[i].text == "有" && i+1 < len(toks) {
+				if _, n := lx.wh.longest(toks, i+1, nil); n > 0 {
+					i++
+					continue
+				}
+			}
+			if p, n := lx.wh.longest(toks, i, nil); n > 0 {
+				k, _ := strconv.Atoi(p.val)
+				c |= qclass(k)
+				i += n
+				continue
+			}
+		}
+		out = append(out, toks[i])
+		i++
+	}
+	return out, c
+}
+
+// functionWords drops the function words and fillers, marks negations,
+// drops the nouns that name a literal's type ("the number 91", "the
+// equation …") and "for x" when x is the variable of the question's
+// formula ("solve for x: 2x+3=7").
+func functionWords(toks []tok, lx *lexicon) []tok {
+	vars := formulaVars(toks)
+	hasNum, hasFormula := false, false
+	for _, t := range toks {
+		hasNum = hasNum || t.kind == tNum
+		hasFormula = hasFormula || t.kind == tFormula
+	}
+	out := make([]tok, 0, len(toks))
+	for i := 0; i < len(toks); {
+		t := toks[i]
+		if t.kind == tWord || t.kind == tHan {
+			if _, n := lx.drop.longest(toks, i, nil); n > 0 {
+				i += n
+				continue
+			}
+			// 为 before a quantity is the copula: 半径为3厘米 is 半径3厘米.
+			if t.text == "为" && i+1 < len(toks) && toks[i+1].kind == tNum {
+				i++
+				continue
+			}
+			if _, n := lx.neg.longest(toks, i, nil); n > 0 {
+				out = append(out, tok{text: "not", kind: tNeg, glued: t.glued})
+				i += n
+				continue
+			}
+			if n := setMatch(lx.typeNum, toks, i); n > 0 && hasNum {
+				i += n
+				continue
+			}
+			if n := setMatch(lx.typeForm, toks, i); n > 0 && hasFormula {
+				i += n
+				continue
+			}
+			if t.text == "for" && i+1 < len(toks) && isLetterTok(toks[i+1]) && vars[toks[i+1].text[0]] {
+				i += 2
+				continue
+			}
+		}
+		out = append(out, t)
+		i++
+	}
+	return out
+}
+
+// setMatch returns the length of the longest entry of m (tokens joined by
+// spaces) at toks[i], up to three tokens.
+func setMatch(m map[string]bool, toks []tok, i int) int {
+	for n := 3; n >= 1; n-- {
+		if i+n > len(toks) {
+			continue
+		}
+		parts := make([]string, n)
+		for k := range n {
+			parts[k] = toks[i+k].text
+		}
+		if m[strings.Join(parts, " ")] {
+			return n
+		}
+	}
+	return 0
+}
+
+// genitive writes "B of A" as "A B", the order of "A's B" (whose
+// apostrophe the folding drops, "australias capital" → "australia
+// capital"), so the two English genitives meet; the roles keep their
+// order.
+func genitive(toks []tok) []tok {
+	for i := 1; i+1 < len(toks); i++ {
+		if toks[i].text != "of" || toks[i].kind != tWord {
+			continue
+		}
+		a, b := toks[i-1], toks[i+1]
+		if !contentTok(a) || !contentTok(b) {
+			continue
+		}
+		toks[i-1], toks[i] = b, a
+		toks = append(toks[:i+1], toks[i+2:]...)
+	}
+	return toks
+}
+
+func contentTok(t tok) bool {
+	return t.kind == tWord || t.kind == tHan || t.kind == tFormula || t.kind == tNum || t.kind == tOrd
+}
+
+func popcount(c qclass) int { return bits.OnesCount16(uint16(c)) }

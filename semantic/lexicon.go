@@ -1,0 +1,263 @@
+package semantic
+
+import (
+	"embed"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The matcher's lexicons are data files (lexicon/README.md describes each);
+// this file loads them once into the tables the matcher reads.
+
+//go:embed lexicon/*.txt
+var lexiconFS embed.FS
+
+// phrase is one lexicon entry as a sequence of token texts, with what it
+// stands for.
+type phrase struct {
+	toks []string
+	val  string // canonical text, class, symbol or value, by table
+	flag string // the entry's flag (units: "any"/"num"; operators: arity)
+}
+
+// phraseTable finds the longest entry starting at a token, by its first
+// token's text.
+type phraseTable map[string][]phrase
+
+func (t phraseTable) add(p phrase) {
+	if len(p.toks) == 0 {
+		return
+	}
+	l := append(t[p.toks[0]], p)
+	slices.SortStableFunc(l, func(a, b phrase) int { return len(b.toks) - len(a.toks) })
+	t[p.toks[0]] = l
+}
+
+// longest returns the longest entry matching toks at i, and its length in
+// tokens; ok(p) filters the entries.
+func (t phraseTable) longest(toks []tok, i int, ok func(phrase) bool) (phrase, int) {
+	if i >= len(toks) {
+		return phrase{}, 0
+	}
+	for _, p := range t[toks[i].text] {
+		if i+len(p.toks) > len(toks) || ok != nil && !ok(p) {
+			continue
+		}
+		match := true
+		for k, s := range p.toks {
+			if toks[i+k].text != s {
+				match = false
+				break
+			}
+		}
+		if match {
+			return p, len(p.toks)
+		}
+	}
+	return phrase{}, 0
+}
+
+// frame is a question frame: the tokens before and after the content.
+type frame struct {
+	class  qclass
+	prefix []string
+	suffix []string
+}
+
+// lexicon holds every table of the matcher.
+type lexicon struct {
+	frames   []frame // longest first
+	drop     phraseTable
+	neg      phraseTable
+	wh       phraseTable // val: class name
+	and      map[string]bool
+	oneAfter map[string]bool
+	cl       map[string]bool
+	typeNum  map[string]bool   // nouns naming a number literal's type
+	typeForm map[string]bool   // nouns naming a formula's type
+	numbers  map[string]string // word → "3", "x100", "o2"
+	units    phraseTable       // val: canonical; flag: any/num
+	ops      phraseTable       // val: symbol; flag: sym/bin/post
+	synonyms phraseTable       // val: canonical text (tokenized again)
+}
+
+var loadLexicon = sync.OnceValue(func() *lexicon {
+	lx, err := parseLexicon(lexiconFS)
+	if err != nil {
+		panic(err) // the embedded files are tested; this cannot happen in a release
+	}
+	return lx
+})
+
+func readLines(fsys embed.FS, name string, fields int, fn func(f []string) error) error {
+	data, err := fsys.ReadFile("lexicon/" + name)
+	if err != nil {
+		return err
+	}
+	for n, line := range strings.Split(string(data), "\n") {
+		if i := strings.Index(line, "#"); i == 0 || i > 0 && line[i-1] == ' ' {
+			line = line[:i]
+		}
+		line = strings.TrimRight(line, " \r")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		f := strings.SplitN(line, "\t", fields)
+		if len(f) != fields {
+			return fmt.Errorf("semantic: lexicon/%s:%d: %d fields, want %d", name, n+1, len(f), fields)
+		}
+		if err := fn(f); err != nil {
+			return fmt.Errorf("semantic: lexicon/%s:%d: %w", name, n+1, err)
+		}
+	}
+	return nil
+}
+
+// words splits a lexicon field into its entries: by "|" when it has one,
+// else by spaces.
+func words(field string) []string {
+	sep := " "
+	if strings.Contains(field, "|") {
+		sep = "|"
+	}
+	var out []string
+	for _, w := range strings.Split(field, sep) {
+		if w = strings.TrimSpace(w); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// entryToks tokenizes a lexicon entry as a question would be, up to the
+// canonical spelling of words.
+func entryToks(s string) []string {
+	ts := lex(s)
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.text
+	}
+	return out
+}
+
+func parseLexicon(fsys embed.FS) (*lexicon, error) {
+	lx := &lexicon{
+		drop: phraseTable{}, neg: phraseTable{}, wh: phraseTable{}, and: map[string]bool{},
+		oneAfter: map[string]bool{}, cl: map[string]bool{}, numbers: map[string]string{},
+		typeNum: map[string]bool{}, typeForm: map[string]bool{},
+		units: phraseTable{}, ops: phraseTable{}, synonyms: phraseTable{},
+	}
+	err := readLines(fsys, "frames.txt", 2, func(f []string) error {
+		c, ok := classByName[f[0]]
+		if !ok {
+			return fmt.Errorf("unknown class %q", f[0])
+		}
+		pre, suf, found := strings.Cut(f[1], "*")
+		if !found {
+			return fmt.Errorf("pattern %q has no *", f[1])
+		}
+		fr := frame{class: c, prefix: entryToks(pre), suffix: entryToks(suf)}
+		if len(fr.prefix)+len(fr.suffix) == 0 {
+			return fmt.Errorf("empty pattern")
+		}
+		lx.frames = append(lx.frames, fr)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(lx.frames, func(a, b frame) int {
+		return len(b.prefix) + len(b.suffix) - len(a.prefix) - len(a.suffix)
+	})
+	err = readLines(fsys, "function.txt", 2, func(f []string) error {
+		kind, class, _ := strings.Cut(f[0], ":")
+		for _, w := range words(f[1]) {
+			p := phrase{toks: entryToks(w)}
+			switch kind {
+			case "drop":
+				lx.drop.add(p)
+			case "neg":
+				lx.neg.add(p)
+			case "wh":
+				c, ok := classByName[class]
+				if !ok {
+					return fmt.Errorf("unknown class %q", class)
+				}
+				p.val = strconv.Itoa(int(c))
+				lx.wh.add(p)
+			case "and":
+				lx.and[strings.Join(p.toks, " ")] = true
+			case "one":
+				lx.oneAfter[strings.Join(p.toks, " ")] = true
+			case "cl":
+				lx.cl[w] = true
+			case "type":
+				m := lx.typeNum
+				if class == "formula" {
+					m = lx.typeForm
+				} else if class != "num" {
+					return fmt.Errorf("unknown type %q", class)
+				}
+				m[strings.Join(p.toks, " ")] = true
+			default:
+				return fmt.Errorf("unknown kind %q", f[0])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = readLines(fsys, "numbers.txt", 2, func(f []string) error {
+		for _, w := range words(f[1]) {
+			for _, t := range entryToks(w) {
+				lx.numbers[t] = f[0]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = readLines(fsys, "units.txt", 3, func(f []string) error {
+		if f[1] != "any" && f[1] != "num" {
+			return fmt.Errorf("unit flag %q", f[1])
+		}
+		for _, w := range words(f[2]) {
+			lx.units.add(phrase{toks: entryToks(w), val: f[0], flag: f[1]})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = readLines(fsys, "operators.txt", 3, func(f []string) error {
+		if f[1] != "sym" && f[1] != "bin" && f[1] != "post" {
+			return fmt.Errorf("operator arity %q", f[1])
+		}
+		for _, w := range words(f[2]) {
+			toks := entryToks(w)
+			if f[1] == "sym" {
+				toks = []string{w} // a glyph, matched before lexing would split it
+			}
+			lx.ops.add(phrase{toks: toks, val: f[0], flag: f[1]})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = readLines(fsys, "synonyms.txt", 2, func(f []string) error {
+		for _, w := range words(f[1]) {
+			lx.synonyms.add(phrase{toks: entryToks(w), val: f[0]})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return lx, nil
+}

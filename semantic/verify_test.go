@@ -1,0 +1,160 @@
+package semantic
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/companion-go/companion/cache"
+	"github.com/companion-go/companion/companiontest"
+	openai "github.com/sashabaranov/go-openai"
+)
+
+func TestOpenAIVerifierAgainstJudge(t *testing.T) {
+	j := companiontest.NewJudge(func(a, b string) bool { return a == "What is a prime?" && b == "Define a prime." }, 0, 1)
+	srv := httptest.NewServer(j)
+	defer srv.Close()
+	cfg := openai.DefaultConfig("test")
+	cfg.BaseURL = srv.URL + "/v1"
+	v, err := NewOpenAIVerifier(openai.NewClientWithConfig(cfg), WithVerifierTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if same, err := v.Verify(ctx, "What is a prime?", "Define a prime."); err != nil || !same {
+		t.Errorf("same pair: %v %v", same, err)
+	}
+	if same, err := v.Verify(ctx, "What is a prime?", "What is a composite?"); err != nil || same {
+		t.Errorf("different pair: %v %v", same, err)
+	}
+	// A slow judge times out: an error, which the tier takes as a miss.
+	j.SetDelay(time.Second)
+	v2, _ := NewOpenAIVerifier(openai.NewClientWithConfig(cfg), WithVerifierTimeout(50*time.Millisecond))
+	if _, err := v2.Verify(ctx, "a", "b"); err == nil {
+		t.Error("slow judge: no error")
+	}
+	if _, err := NewOpenAIVerifier(nil); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("nil client: %v", err)
+	}
+}
+
+func TestParseVerdictStrict(t *testing.T) {
+	for _, c := range []string{"", "yes", `{"same": "true"}`, `{"same": true, "x": 1}`, `{}`, `{"same": true} {"same": false}`} {
+		resp := openai.ChatCompletionResponse{Choices: []openai.ChatCompletionChoice{{Message: openai.ChatCompletionMessage{Content: c}}}}
+		if _, err := parseVerdict(resp); !errors.Is(err, ErrVerifier) {
+			t.Errorf("%q: %v, want ErrVerifier", c, err)
+		}
+	}
+}
+
+// countingVerifier counts its calls and can fail.
+type countingVerifier struct {
+	calls atomic.Int64
+	same  bool
+	err   error
+	delay time.Duration
+}
+
+func (c *countingVerifier) Verify(ctx context.Context, a, b string) (bool, error) {
+	c.calls.Add(1)
+	time.Sleep(c.delay)
+	return c.same, c.err
+}
+
+func TestVerifierCachedCoalescedFailClosed(t *testing.T) {
+	ctx := context.Background()
+	cv := &countingVerifier{same: true, delay: 20 * time.Millisecond}
+	s := mustSemantic(t, WithVerifier(cv))
+	s.Add(ctx, nsMaths, cache.Entry{Question: "How do plants make food?", Answer: "photosynthesis"}, 0)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, d, err := s.LookupDecision(ctx, nsMaths, "How do green plants make food?"); err != nil || !d.Serve || d.Reason != ReasonVerified {
+				t.Errorf("decision %+v, %v", d, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := cv.calls.Load(); n != 1 {
+		t.Errorf("verifier called %d times for one pair, want 1", n)
+	}
+	st := s.Stats()
+	if st.Verified != 8 || st.Reasons[ReasonVerified] != 8 || len(st.Bands) == 0 {
+		t.Errorf("stats %+v", st)
+	}
+	// A failing verifier is a miss.
+	s2 := mustSemantic(t, WithVerifier(&countingVerifier{err: errors.New("down")}))
+	s2.Add(ctx, nsMaths, cache.Entry{Question: "How do plants make food?", Answer: "a"}, 0)
+	if _, d, err := s2.LookupDecision(ctx, nsMaths, "How do green plants make food?"); err != nil || d.Serve || d.Reason != ReasonVerifierError {
+		t.Errorf("failing verifier: %+v, %v", d, err)
+	}
+	// A rule-proved difference never reaches the verifier.
+	cv3 := &countingVerifier{same: true}
+	s3 := mustSemantic(t, WithVerifier(cv3))
+	s3.Add(ctx, nsMaths, cache.Entry{Question: "Solve 2x + 3 = 7.", Answer: "x = 2"}, 0)
+	if _, d, _ := s3.LookupDecision(ctx, nsMaths, "Solve 2x + 3 = 9."); d.Serve || d.Reason != ReasonNumber || cv3.calls.Load() != 0 {
+		t.Errorf("number difference: %+v, %d calls", d, cv3.calls.Load())
+	}
+}
+
+func TestBoundServesWithoutAsking(t *testing.T) {
+	ctx := context.Background()
+	cv := &countingVerifier{same: true}
+	s := mustSemantic(t, WithVerifier(cv), WithMaxError(0.01))
+	// Explained paraphrases, verified until the bound holds.
+	for i := range 600 {
+		ns := cache.Namespace{Model: "m", Tenant: string(rune('a'+i%26)) + string(rune('a'+i/26))}
+		s.Add(ctx, ns, cache.Entry{Question: "What is Newton's second law?", Answer: "F = ma"}, 0)
+		if _, ok, err := s.Lookup(ctx, ns, "Explain Newton's second law."); !ok || err != nil {
+			t.Fatalf("lookup %d: %v %v", i, ok, err)
+		}
+	}
+	st := s.Stats()
+	if st.Reasons[ReasonWithinBound] == 0 || st.Verified >= 600 {
+		t.Errorf("never served within the bound: %+v", st.Reasons)
+	}
+	if st.EstimatedError <= 0 || st.EstimatedError > 0.01 {
+		t.Errorf("estimated error %v", st.EstimatedError)
+	}
+}
+
+func TestMatch(t *testing.T) {
+	ctx := context.Background()
+	s := mustSemantic(t)
+	d, err := s.Match(ctx, "What is Newton's second law?", "what does newtons 2nd law say")
+	if err != nil || !d.Serve || d.Reason != ReasonExplained || d.Similarity < 0.99 {
+		t.Errorf("paraphrase: %+v %v", d, err)
+	}
+	d, _ = s.Match(ctx, "Convert 5 km to miles", "Convert 5 miles to km")
+	if d.Serve || d.Reason != ReasonOrder {
+		t.Errorf("direction: %+v", d)
+	}
+	d, _ = s.Match(ctx, "What is photosynthesis?", "Who won the world cup?")
+	if d.Serve || d.Reason != ReasonBelowThreshold {
+		t.Errorf("unrelated: %+v", d)
+	}
+	if _, err := s.Match(ctx, " ", "x"); !errors.Is(err, ErrEmptyQuestion) {
+		t.Errorf("empty: %v", err)
+	}
+	if s.Stats().Lookups != 0 {
+		t.Error("Match counted as a lookup")
+	}
+}
+
+func TestWilson(t *testing.T) {
+	if u := wilsonUpper(0, 600); u > 0.005 {
+		t.Errorf("0/600: %v", u)
+	}
+	if u := wilsonUpper(0, 0); u != 1 {
+		t.Errorf("0/0: %v", u)
+	}
+	if l := wilsonLower(10, 10); l < 0.7 || l > 1 {
+		t.Errorf("10/10 lower: %v", l)
+	}
+}
