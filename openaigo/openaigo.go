@@ -130,7 +130,7 @@ func respond(c *companion.Companion, r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return failed(r, err)
 	}
-	data, err := json.Marshal(resp)
+	data, err := encodeResponse(resp)
 	if err != nil {
 		return failed(r, fmt.Errorf("openaigo: encode response: %w", err))
 	}

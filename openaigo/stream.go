@@ -36,6 +36,7 @@ func respondStream(ctx context.Context, c *companion.Companion, r *http.Request,
 	h := responseHeader(s.Header())
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // proxies in front of a Handler pass the events on at once
 	return newResponse(r, http.StatusOK, h, b, -1), nil
 }
 
@@ -76,27 +77,25 @@ func (b *sseBody) next() {
 		b.err = err
 	default:
 		_, aerr, _ := errorFor(err)
-		b.data(errorBody{Error: aerr})
+		data, _ := json.Marshal(errorBody{Error: aerr}) // strings only: cannot fail
+		b.write(data)
 		b.err = io.EOF
 	}
 }
 
 // event encodes a chunk.
 func (b *sseBody) event(chunk openai.ChatCompletionStreamResponse) {
-	if chunk.Choices == nil {
-		chunk.Choices = []openai.ChatCompletionStreamChoice{} // the usage chunk's "choices": []
-	}
-	b.data(chunk)
-}
-
-// data writes one event of v's JSON.
-func (b *sseBody) data(v any) {
-	data, err := json.Marshal(v)
+	data, err := encodeChunk(chunk)
 	if err != nil {
 		_, aerr, _ := errorFor(err)
 		data, _ = json.Marshal(errorBody{Error: aerr}) // strings only: cannot fail
 		b.err = io.EOF
 	}
+	b.write(data)
+}
+
+// write writes one event.
+func (b *sseBody) write(data []byte) {
 	b.buf.WriteString("data: ")
 	b.buf.Write(data)
 	b.buf.WriteString("\n\n")
