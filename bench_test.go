@@ -12,9 +12,6 @@ import (
 
 	"github.com/companion-go/companion/companiontest"
 	openai "github.com/sashabaranov/go-openai"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 // BenchmarkAskPassThrough compares one turn through a pass-through
@@ -130,47 +127,6 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
-}
-
-// BenchmarkTelemetry measures what telemetry costs per turn, on a turn that
-// does little else (an exact cache hit): off (the default), metrics on, and
-// metrics and tracing on (SDK providers, spans recorded in memory).
-//
-//	go test -run '^$' -bench Telemetry .
-func BenchmarkTelemetry(b *testing.B) {
-	srv := companiontest.NewServer()
-	defer srv.Close()
-	ctx := context.Background()
-	q := Question{Text: "What is Newton's second law?", Subject: "physics"}
-	for _, mode := range []string{"off", "metrics", "metrics+tracing"} {
-		b.Run("telemetry="+mode, func(b *testing.B) {
-			opts := []Option{WithBaseURL(srv.URL), WithModel(testModel), WithExactCache(newMemory(b))}
-			if mode != "off" {
-				mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-				defer mp.Shutdown(ctx)
-				opts = append(opts, WithMeterProvider(mp))
-			}
-			if mode == "metrics+tracing" {
-				tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder()), sdktrace.WithSampler(sdktrace.AlwaysSample()))
-				defer tp.Shutdown(ctx)
-				opts = append(opts, WithTracerProvider(tp))
-			}
-			c, err := New(opts...)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			if _, err := c.Ask(ctx, q); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := c.Ask(ctx, q); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
 }
 
 // cannedTransport answers every request with the same chat completion,

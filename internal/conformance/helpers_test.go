@@ -3,7 +3,9 @@ package conformance
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"mime/multipart"
 	"net/http"
@@ -12,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/companion-go/companion"
+	"github.com/companion-go/companion/cache"
 	"github.com/companion-go/companion/companiontest"
 	"github.com/companion-go/companion/prompt"
 )
@@ -151,4 +155,42 @@ func cosine(a, b []float32) float64 {
 		nb += float64(b[i]) * float64(b[i])
 	}
 	return dot / math.Sqrt(na*nb)
+}
+
+// newTest starts a fake server and a Companion pointed at it; both end
+// with the test.
+func newTest(t testing.TB, opts []companiontest.Option, copts ...companion.Option) (*companion.Companion, *companiontest.Server) {
+	t.Helper()
+	srv := companiontest.NewServer(opts...)
+	t.Cleanup(srv.Close)
+	c, err := companion.New(append([]companion.Option{companion.WithBaseURL(srv.URL), companion.WithModel("gpt-4.1-mini")}, copts...)...)
+	must(t, err)
+	t.Cleanup(func() { c.Close() })
+	return c, srv
+}
+
+// newMemory returns a memory tier closed with the test.
+func newMemory(t testing.TB) *cache.Memory {
+	t.Helper()
+	m, err := cache.NewMemory(cache.MemoryConfig{})
+	must(t, err)
+	t.Cleanup(m.Close)
+	return m
+}
+
+// drain reads a stream opened by AskStream to its end and returns the
+// error that ended it (nil for io.EOF).
+func drain(s *companion.Stream, err error) error {
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	for {
+		if _, err := s.Recv(); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
 }
