@@ -136,7 +136,11 @@ type record struct {
 	entry   cache.Entry
 	expires time.Time // zero for never
 	seq     uint64
-	an      analysis // the question as the matcher reads it
+	// an is the question as the matcher reads it, when already known
+	// (Match); a lookup reads its few candidates again rather than keep
+	// the reading of every entry, which would leave the collector 100 000
+	// small slices to scan and the lookup's tail waiting on it.
+	an analysis
 }
 
 type fifoItem struct {
@@ -751,7 +755,7 @@ func (s *Semantic) Put(nsID string, r Record) error {
 	p.pending.Add(1)
 	s.mu.Unlock()
 
-	replaced, err := s.putLocked(p, r, seq, analyze(r.Entry.Question))
+	replaced, err := s.putLocked(p, r, seq)
 	p.pending.Add(-1)
 	if err != nil {
 		s.dropIfEmpty(p)
@@ -778,7 +782,7 @@ func (s *Semantic) Put(nsID string, r Record) error {
 
 // putLocked adds r to p under p.mu and reports whether it replaced an
 // entry.
-func (s *Semantic) putLocked(p *partition, r Record, seq uint64, an analysis) (replaced bool, err error) {
+func (s *Semantic) putLocked(p *partition, r Record, seq uint64) (replaced bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.index == nil {
@@ -795,7 +799,7 @@ func (s *Semantic) putLocked(p *partition, r Record, seq uint64, an analysis) (r
 		p.shadow.Add(r.ID, r.Vector, r.Expires)
 	}
 	_, replaced = p.entries[r.ID]
-	p.entries[r.ID] = &record{entry: r.Entry, expires: r.Expires, seq: seq, an: an}
+	p.entries[r.ID] = &record{entry: r.Entry, expires: r.Expires, seq: seq}
 	s.grow(p, seq)
 	return replaced, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -157,4 +158,19 @@ func TestWilson(t *testing.T) {
 	if l := wilsonLower(10, 10); l < 0.7 || l > 1 {
 		t.Errorf("10/10 lower: %v", l)
 	}
+}
+
+// FuzzParseVerdict checks that the verifier's answer parser never panics
+// and accepts only {"same": bool}.
+func FuzzParseVerdict(f *testing.F) {
+	for _, s := range []string{`{"same":true}`, `{"same": false}`, "", "yes", `{"same":1}`, `[true]`, `{"same":true,"x":1}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		resp := openai.ChatCompletionResponse{Choices: []openai.ChatCompletionChoice{{Message: openai.ChatCompletionMessage{Content: s}}}}
+		same, err := parseVerdict(resp)
+		if err == nil && same != (s != "" && strings.Contains(s, "true")) {
+			t.Fatalf("%q parsed as %v", s, same)
+		}
+	})
 }
