@@ -87,16 +87,24 @@
 // # Headers
 //
 // The response headers are those the mirrors report (go-openai's
-// Header()), without the hop-by-hop and body-framing ones and Set-Cookie;
-// when they have no x-request-id the adapter makes one ("req_" and 32 hex
-// digits), so every response, cache hits and errors included, has one.
+// Header()): the upstream's (x-request-id, openai-processing-ms, the
+// rate-limit headers, …) without the hop-by-hop and body-framing ones and
+// Set-Cookie, and X-Companion-Source, which names the answer's source
+// ("upstream", "exact", "semantic", …). When they have no x-request-id
+// (a cache hit) the adapter makes one ("req_" and 32 hex digits), so every
+// response, errors included, has one. Streams are sent with
+// Cache-Control: no-cache and X-Accel-Buffering: no.
+//
+// A stream's status is sent with its first chunk that carries more than a
+// role, so an error before any of the answer (the upstream's status, a
+// block of the first words) is an HTTP error like a JSON call's.
 //
 // # Limits
 //
-// What is cached, and how faithful the responses are (IDs, usage details,
-// tool calls in streams), is what the mirrors do: see
-// [companion.Companion.CreateChatCompletion]. companiontest never answers
-// with tool calls, so this package's tests check that tools reach the
-// upstream and that a request with tools is never served from the cache,
-// not that tool calls come back.
+// What is cached, and how a response is built, is what the mirrors do: see
+// [companion.Companion.CreateChatCompletion]; requests with tools are never
+// answered from the cache. Stream chunks carry no service_tier, which
+// go-openai's chunk type has no field for; fields the API writes as null
+// or [] where go-openai writes nothing ("refusal", "logprobs",
+// "annotations") are left out, which the SDKs read alike.
 package openaigo

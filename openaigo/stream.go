@@ -13,31 +13,56 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 )
 
-// respondStream answers a streaming chat completion request. The first
-// chunk is awaited before the status is sent, so an error before any
-// content (the upstream's status, a block of the first words) is an HTTP
-// error like a JSON call's; later errors are SSE error events.
+// respondStream answers a streaming chat completion request. The status
+// is sent with the first chunk that has more than a role (content, a tool
+// call, a finish reason, the usage), so an error before any of the answer
+// (the upstream's status, a block of the first words) is an HTTP error like
+// a JSON call's; later errors are SSE error events.
 func respondStream(ctx context.Context, c *companion.Companion, r *http.Request, req openai.ChatCompletionRequest) (*http.Response, error) {
 	s, err := c.CreateChatCompletionStream(ctx, req)
 	if err != nil {
 		return failed(r, err)
 	}
 	b := &sseBody{s: s}
-	chunk, err := s.Recv()
-	switch {
-	case errors.Is(err, io.EOF):
-		b.end()
-	case err != nil:
-		s.Close()
-		return failed(r, err)
-	default:
+	for lead := 0; ; lead++ {
+		chunk, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			b.end()
+			break
+		}
+		if err != nil {
+			s.Close()
+			return failed(r, err)
+		}
 		b.event(chunk)
+		if b.err != nil || lead >= maxLead || !onlyRole(chunk) {
+			break
+		}
 	}
 	h := responseHeader(s.Header())
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // proxies in front of a Handler pass the events on at once
 	return newResponse(r, http.StatusOK, h, b, -1), nil
+}
+
+// maxLead bounds the chunks with only a role held before the status.
+const maxLead = 8
+
+// onlyRole reports whether a chunk carries nothing of the answer: no
+// content, refusal, tool call, finish reason, log probabilities or usage.
+func onlyRole(chunk openai.ChatCompletionStreamResponse) bool {
+	if chunk.Usage != nil {
+		return false
+	}
+	for _, c := range chunk.Choices {
+		d := c.Delta
+		if d.Content != "" || d.Refusal != "" || d.ReasoningContent != "" || len(d.ToolCalls) > 0 || d.FunctionCall != nil ||
+			c.FinishReason != "" || c.Logprobs != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // sseBody encodes a go-openai stream as OpenAI's server-sent events, one
