@@ -92,8 +92,10 @@ const steps = {
     };
   },
 
+  // A request with a tool and a history with a tool call; companiontest
+  // answers tool_choice "required" with a call of the first tool.
   async tools() {
-    const data = await client.chat.completions.create({
+    const request = {
       model,
       messages: [
         { role: 'user', content: 'What is the weather in Paris?' },
@@ -105,13 +107,17 @@ const steps = {
         { role: 'user', content: 'And in Rome?' },
       ],
       tools: [weatherTool],
-      tool_choice: 'auto',
+      tool_choice: 'required',
       parallel_tool_calls: false,
-    });
+    };
+    const data = await client.chat.completions.create(request);
+    // The stream helper accumulates the tool-call deltas.
+    const final = await client.chat.completions.stream(request).finalChatCompletion();
     return {
-      content: data.choices[0].message.content,
       finish_reason: data.choices[0].finish_reason,
       tool_calls: data.choices[0].message.tool_calls ?? [],
+      stream_finish_reason: final.choices[0].finish_reason,
+      stream_tool_calls: final.choices[0].message.tool_calls ?? [],
     };
   },
 
