@@ -1,6 +1,10 @@
 // Package redistest starts a real redis-server on a free loopback port for
-// tests. Tests that need it skip, with a message, when redis-server is not
-// on PATH; CI installs it so that nothing is skipped there.
+// tests ([Start]), or a Redis Cluster of six ([StartCluster]: three
+// masters and three replicas, with [Cluster.Kill] and
+// [Cluster.WaitFailover] for failover tests). Tests that need it skip,
+// with a message, when redis-server (and for a cluster redis-cli) is not
+// on PATH; CI installs them so that nothing is skipped there. Every
+// process started is stopped when the test ends.
 package redistest
 
 import (
