@@ -21,6 +21,7 @@ type watchDoer struct{ hc *http.Client }
 type bodyWatch struct {
 	err        error         // the first read error other than io.EOF
 	retryAfter time.Duration // an error response's wait, 0 if it named none
+	circuit    bool          // the transport replayed a failure: nothing was sent
 }
 
 type bodyWatchKey struct{}
@@ -33,6 +34,7 @@ func (d watchDoer) Do(req *http.Request) (*http.Response, error) {
 	if w, ok := req.Context().Value(bodyWatchKey{}).(*bodyWatch); ok {
 		if resp.StatusCode >= 400 {
 			w.retryAfter, _ = transport.RetryAfter(resp.Header, time.Now())
+			w.circuit = resp.Header.Get(transport.CircuitHeader) != ""
 		}
 		resp.Body = &watchedBody{ReadCloser: resp.Body, w: w}
 	}
@@ -70,6 +72,9 @@ func classifyBody(ctx context.Context, err error, w *bodyWatch) error {
 	var ue *UpstreamError
 	if errors.As(err, &ue) && ue.StatusCode >= 400 {
 		ue.RetryAfter = w.retryAfter
+		if w.circuit {
+			ue.Kind = ErrCircuitOpen
+		}
 	}
 	return err
 }

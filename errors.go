@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/companion-go/companion/transport"
 	openai "github.com/sashabaranov/go-openai"
 )
 
@@ -61,6 +62,13 @@ var (
 	// unwraps to go-openai's [*openai.APIError] or [*openai.RequestError].
 	ErrStatus = errors.New("companion: upstream error status")
 
+	// ErrCircuitOpen: the request was not sent because the circuit
+	// breaker of every endpoint was open and their probe slots busy (see
+	// transport.WithBreaker). The error is an [*UpstreamError] that wraps
+	// the endpoint's last failure: its StatusCode and go-openai's
+	// [*openai.APIError] when that was an error response, the network
+	// error when it was a connection error. Retried like the failure.
+	ErrCircuitOpen = errors.New("companion: upstream circuit open")
 	// ErrRateLimited: the upstream answered 429 Too Many Requests, and the
 	// turn could not wait as long as it asked (its Retry-After outlasts
 	// the turn's deadline) or ran out of attempts. The error is an
@@ -190,6 +198,9 @@ func classify(ctx context.Context, err error) error {
 		if errors.Is(err, local) {
 			return &InputError{Field: "Request", Err: fmt.Errorf("%w: %w", ErrInvalidRequest, err)}
 		}
+	}
+	if errors.Is(err, transport.ErrCircuitOpen) {
+		return &UpstreamError{Kind: ErrCircuitOpen, Err: err}
 	}
 	var (
 		apiErr *openai.APIError

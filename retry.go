@@ -122,7 +122,8 @@ func (r *retrier) next(ctx context.Context, attempt int, err error) (time.Durati
 // again: the upstream may answer differently next time.
 func retryable(e *UpstreamError) bool {
 	switch {
-	case errors.Is(e.Kind, ErrUnreachable), errors.Is(e.Kind, ErrMalformedResponse), errors.Is(e.Kind, ErrStreamInterrupted):
+	case errors.Is(e.Kind, ErrUnreachable), errors.Is(e.Kind, ErrMalformedResponse), errors.Is(e.Kind, ErrStreamInterrupted),
+		errors.Is(e.Kind, ErrCircuitOpen):
 		return true
 	case errors.Is(e.Kind, ErrStatus):
 		switch e.StatusCode {

@@ -420,6 +420,8 @@ func errorType(err error) string {
 		return "closed"
 	case errors.As(err, &ue):
 		switch {
+		case errors.Is(ue.Kind, ErrCircuitOpen):
+			return "circuit_open"
 		case ue.StatusCode != 0:
 			return strconv.Itoa(ue.StatusCode)
 		case errors.Is(err, ErrUnreachable):

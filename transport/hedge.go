@@ -65,7 +65,7 @@ func (b *cancelBody) Close() error {
 // hedging delay, one more to another endpoint; the first good response
 // wins and the other attempt is cancelled. It returns the winner (or the
 // last failure), its endpoint and how many attempts were sent.
-func (t *Transport) hedged(req *http.Request, ep *endpoint, cands []*endpoint, suffix string, fresh bool) (*http.Response, error, *endpoint, int) {
+func (t *Transport) hedged(req *http.Request, ep *endpoint, g grant, cands []*endpoint, suffix string, fresh bool) (*http.Response, error, *endpoint, int) {
 	ctx := req.Context()
 	type result struct {
 		resp *http.Response
@@ -75,16 +75,16 @@ func (t *Transport) hedged(req *http.Request, ep *endpoint, cands []*endpoint, s
 	}
 	ch := make(chan result, 2)
 	var cancels []context.CancelFunc
-	launch := func(ep *endpoint, fresh bool) {
+	launch := func(ep *endpoint, g grant, fresh bool) {
 		actx, cancel := context.WithCancel(ctx)
 		i := len(cancels)
 		cancels = append(cancels, cancel)
 		go func() {
-			resp, err := t.send(actx, req, ep, suffix, fresh)
+			resp, err := t.send(actx, req, ep, g, suffix, fresh)
 			ch <- result{resp, err, ep, i}
 		}()
 	}
-	launch(ep, fresh)
+	launch(ep, g, fresh)
 	pending := 1
 	timer := time.NewTimer(t.hedgeDelay())
 	defer timer.Stop()
@@ -95,17 +95,17 @@ func (t *Transport) hedged(req *http.Request, ep *endpoint, cands []*endpoint, s
 			if pending != 1 || len(cancels) != 1 || ctx.Err() != nil {
 				continue
 			}
-			hep, err := t.pick(cands, ep)
+			hep, hg, err := t.pick(cands, ep)
 			if err != nil {
 				continue
 			}
 			if !t.budget.withdraw(time.Now()) {
-				hep.br.done(outcomeNeutral, time.Now())
+				hep.br.done(hg, outcomeNeutral, time.Now())
 				t.c.retriesDenied.Add(1)
 				continue
 			}
 			t.c.hedges.Add(1)
-			launch(hep, false)
+			launch(hep, hg, false)
 			pending++
 		case r := <-ch:
 			pending--

@@ -50,10 +50,6 @@ const (
 	// retries always allowed per 10 s window, so that a quiet client can
 	// still retry.
 	DefaultRetryBudgetMin = 10
-	// DefaultBreakerFailures and DefaultBreakerCooldown are the defaults of
-	// [WithBreaker].
-	DefaultBreakerFailures = 5
-	DefaultBreakerCooldown = 10 * time.Second
 	// DefaultProbeInterval is the default of [WithProbeInterval].
 	DefaultProbeInterval = 30 * time.Second
 	// DefaultProbeTimeout is the default of [WithProbeTimeout].
@@ -79,8 +75,7 @@ type config struct {
 	maxRetryWait    time.Duration
 	budgetRatio     float64
 	budgetMin       int
-	breakerFailures int
-	breakerCooldown time.Duration
+	breaker         BreakerConfig
 	endpoints       []*url.URL
 	probeInterval   time.Duration
 	probeTimeout    time.Duration
@@ -109,8 +104,7 @@ func defaultConfig() config {
 		maxRetryWait:    DefaultMaxRetryWait,
 		budgetRatio:     DefaultRetryBudgetRatio,
 		budgetMin:       DefaultRetryBudgetMin,
-		breakerFailures: DefaultBreakerFailures,
-		breakerCooldown: DefaultBreakerCooldown,
+		breaker:         BreakerConfig{}.withDefaults(),
 		probeInterval:   DefaultProbeInterval,
 		probeTimeout:    DefaultProbeTimeout,
 	}
@@ -258,19 +252,29 @@ func WithRetryBudget(ratio float64, minRetries int) Option {
 	})
 }
 
-// WithBreaker sets each endpoint's circuit breaker: after failures
-// consecutive failures (connection errors, 500, 502, 503, 504) it opens and
-// fails requests at once with [ErrCircuitOpen]; after cooldown it lets one
-// trial request through (half-open), which closes it on success. -1 (not 0)
-// for failures disables the breaker. Default [DefaultBreakerFailures] (5)
-// and [DefaultBreakerCooldown] (10 s).
-func WithBreaker(failures int, cooldown time.Duration) Option {
+// WithBreaker sets each endpoint's circuit breaker (see [BreakerConfig]):
+// it opens when failures (connection errors, 500, 502, 503, 504) reach
+// Ratio of at least MinRequests attempts in Window, keeps requests away
+// from the endpoint for Cooldown while another can take them, and then
+// probes it with Probes requests at a time. With one endpoint, or every
+// endpoint open, the least recently failed one still takes Probes
+// requests at a time, so an outage is noticed to end without a wait; the
+// requests beyond those get the endpoint's last failure replayed, marked
+// with [CircuitHeader] (or an [*Error] matching [ErrCircuitOpen] and the
+// last connection error). Defaults: ratio 0.5 of at least 20 attempts in
+// 10 s, cooldown 5 s, 3 probes. BreakerConfig{Off: true} turns it off.
+func WithBreaker(cfg BreakerConfig) Option {
 	return optionFunc(func(c *config) {
-		if failures == 0 || failures < -1 || cooldown <= 0 {
-			c.fail("WithBreaker", "want failures > 0 (or -1) and cooldown > 0, got %d, %v", failures, cooldown)
+		if cfg.Off {
+			c.breaker = cfg
 			return
 		}
-		c.breakerFailures, c.breakerCooldown = failures, cooldown
+		d := cfg.withDefaults()
+		if d.Ratio <= 0 || d.Ratio > 1 || d.MinRequests < 1 || d.Window < 10*time.Millisecond || d.Cooldown < 0 || d.Probes < 1 {
+			c.fail("WithBreaker", "want ratio in (0, 1], min requests ≥ 1, window ≥ 10 ms, cooldown ≥ 0, probes ≥ 1, got %+v", cfg)
+			return
+		}
+		c.breaker = d
 	})
 }
 

@@ -1,9 +1,11 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -150,7 +152,7 @@ func New(opts ...Option) (*Transport, error) {
 }
 
 func (t *Transport) newEndpoint(u *url.URL) *endpoint {
-	ep := &endpoint{base: u, addr: hostPort(u), br: breaker{failures: t.cfg.breakerFailures, cooldown: t.cfg.breakerCooldown}}
+	ep := &endpoint{base: u, addr: hostPort(u), br: newBreaker(t.cfg.breaker)}
 	if t.cfg.h3 != nil && u.Scheme == "https" && t.cfg.h3cfg.origins[ep.addr] {
 		ep.h3.alt, ep.h3.configured = ep.addr, true
 	}
@@ -253,22 +255,68 @@ func (t *Transport) route(u *url.URL) ([]*endpoint, string) {
 }
 
 // pick returns the first endpoint in cands whose breaker lets a request
-// through, avoiding avoid when another is ready.
-func (t *Transport) pick(cands []*endpoint, avoid *endpoint) (*endpoint, error) {
+// through, avoiding avoid when another is ready, with what its breaker
+// granted. When every breaker is open, the endpoint that failed least
+// recently takes the request if it has a probe slot free: a request is
+// refused only while that endpoint already has its probes in flight.
+func (t *Transport) pick(cands []*endpoint, avoid *endpoint) (*endpoint, grant, error) {
 	now := time.Now()
 	for pass := 0; pass < 2; pass++ {
 		for _, ep := range cands {
 			if pass == 0 && (ep == avoid || !ep.healthy()) && len(cands) > 1 {
 				continue
 			}
-			if ep.br.allow(now) {
-				return ep, nil
+			if g := ep.br.allow(now, false); g != grantNone {
+				return ep, g, nil
 			}
 		}
 	}
+	var best *endpoint
+	var bestAt time.Time
+	for _, ep := range cands {
+		if _, at := ep.br.lastFailure(); best == nil || at.Before(bestAt) {
+			best, bestAt = ep, at
+		}
+	}
+	if best != nil {
+		if g := best.br.allow(now, true); g != grantNone {
+			return best, g, nil
+		}
+	}
 	t.c.rejected.Add(1)
-	return nil, ErrCircuitOpen
+	return best, grantNone, ErrCircuitOpen
 }
+
+// refuse answers a request that every open breaker refused as its
+// endpoint last failed: the same status, headers and body, marked with
+// [CircuitHeader], so that an API client reports the upstream's error and
+// the caller can tell that it was not sent; or, when the last failure
+// was a connection error, an [*Error] matching both [ErrCircuitOpen] and
+// that error.
+func (t *Transport) refuse(req *http.Request, ep *endpoint, attempts int, u string) (*http.Response, error) {
+	var f failure
+	if ep != nil {
+		f, _ = ep.br.lastFailure()
+	}
+	if f.status == 0 {
+		return nil, &Error{Method: req.Method, URL: u, Attempts: attempts, Err: errors.Join(ErrCircuitOpen, f.err)}
+	}
+	h := f.header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set(CircuitHeader, "open")
+	return &http.Response{
+		Status: fmt.Sprintf("%d %s", f.status, http.StatusText(f.status)), StatusCode: f.status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: h,
+		Body: io.NopCloser(bytes.NewReader(f.body)), ContentLength: int64(len(f.body)), Request: req,
+	}, nil
+}
+
+// CircuitHeader marks a response that the transport made up, without
+// sending the request, because every endpoint's breaker was open: a
+// replay of the endpoint's last failure.
+const CircuitHeader = "X-Transport-Circuit"
 
 // RoundTrip sends req to the chosen endpoint, retrying and hedging as
 // configured. It returns the first response that is not to be retried, or
@@ -292,21 +340,21 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		lastURL  = req.URL.String()
 	)
 	for retry := 0; ; retry++ {
-		ep, err := t.pick(cands, avoid)
+		ep, g, err := t.pick(cands, avoid)
 		if err != nil {
 			if fresh {
 				closeBody(req)
 			}
-			return nil, &Error{Method: req.Method, URL: lastURL, Attempts: attempts, Err: err}
+			return t.refuse(req, ep, attempts, lastURL)
 		}
 		var (
 			resp *http.Response
 			n    int
 		)
 		if t.cfg.hedge && replayable {
-			resp, err, ep, n = t.hedged(req, ep, cands, suffix, fresh)
+			resp, err, ep, n = t.hedged(req, ep, g, cands, suffix, fresh)
 		} else {
-			resp, err = t.send(ctx, req, ep, suffix, fresh)
+			resp, err = t.send(ctx, req, ep, g, suffix, fresh)
 			n = 1
 		}
 		attempts += n
@@ -394,10 +442,10 @@ func (t *Transport) attemptReq(ctx context.Context, req *http.Request, ep *endpo
 }
 
 // send makes one attempt to ep and records its outcome.
-func (t *Transport) send(ctx context.Context, req *http.Request, ep *endpoint, suffix string, fresh bool) (*http.Response, error) {
+func (t *Transport) send(ctx context.Context, req *http.Request, ep *endpoint, g grant, suffix string, fresh bool) (*http.Response, error) {
 	r, err := t.attemptReq(ctx, req, ep, suffix, fresh)
 	if err != nil {
-		ep.br.done(outcomeNeutral, time.Now())
+		ep.br.done(g, outcomeNeutral, time.Now())
 		return nil, err
 	}
 	t.c.attempts.Add(1)
@@ -405,10 +453,11 @@ func (t *Transport) send(ctx context.Context, req *http.Request, ep *endpoint, s
 	start := time.Now()
 	resp, err := t.do(r, ep)
 	o := outcomeOf(ctx, resp, err)
-	ep.br.done(o, time.Now())
 	if o == outcomeFailure {
 		ep.failures.Add(1)
+		ep.br.record(resp, err)
 	}
+	ep.br.done(g, o, time.Now())
 	if err == nil && resp.StatusCode < 400 {
 		t.ttfb.add(time.Since(start))
 	}

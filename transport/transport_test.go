@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,7 +153,7 @@ func TestRetryBudget(t *testing.T) {
 	s := companiontest.NewServer(companiontest.WithFaults(companiontest.Fault{Kind: companiontest.FaultServerError}))
 	defer s.Close()
 	tr := newT(t, transport.WithBackoffRange(time.Millisecond, time.Millisecond),
-		transport.WithRetryBudget(0.1, 1), transport.WithBreaker(-1, time.Second))
+		transport.WithRetryBudget(0.1, 1), transport.WithBreaker(transport.BreakerConfig{Off: true}))
 	for range 5 {
 		if _, err := chat(t, tr.Client(), s.URL); err != nil {
 			t.Fatal(err)
@@ -193,35 +194,84 @@ func TestConnectionErrorRetriedThenError(t *testing.T) {
 }
 
 func TestBreakerOpensAndCloses(t *testing.T) {
-	s := companiontest.NewServer(companiontest.WithFaults(companiontest.Fault{Kind: companiontest.FaultServerError}))
+	s := companiontest.NewServer(companiontest.WithFaults(companiontest.Fault{Kind: companiontest.FaultServerError}),
+		companiontest.WithLatency(companiontest.Latency{RTT: 200 * time.Millisecond}))
 	defer s.Close()
-	tr := newT(t, transport.WithMaxRetries(0), transport.WithBreaker(2, 100*time.Millisecond))
+	tr := newT(t, transport.WithMaxRetries(0),
+		transport.WithBreaker(transport.BreakerConfig{Ratio: 0.5, MinRequests: 4, Cooldown: 100 * time.Millisecond, Probes: 1}))
 	c := tr.Client()
-	for range 2 {
+	for range 4 {
 		if resp, err := chat(t, c, s.URL); err != nil || resp.StatusCode != 500 {
 			t.Fatalf("got %v, %v", resp, err)
 		}
 	}
 	if st := tr.Stats(); st.Endpoints[0].Breaker != transport.BreakerOpen {
-		t.Fatalf("breaker %v after 2 failures, want open", st.Endpoints[0].Breaker)
+		t.Fatalf("breaker %v after 4 failures of 4, want open", st.Endpoints[0].Breaker)
 	}
-	_, err := chat(t, c, s.URL)
-	if !errors.Is(err, transport.ErrCircuitOpen) {
-		t.Fatalf("error = %v, want ErrCircuitOpen", err)
+	// Alone and open, the endpoint still takes one probe at a time; a
+	// request beyond it gets the last failure replayed, marked, unsent.
+	sent := s.RequestCount("")
+	probe := make(chan int)
+	go func() {
+		resp, err := chat(t, c, s.URL)
+		if err != nil {
+			probe <- 0
+			return
+		}
+		probe <- resp.StatusCode
+	}()
+	time.Sleep(50 * time.Millisecond) // the probe is waiting on the server's round trip
+	resp, err := chat(t, c, s.URL)
+	if err != nil || resp.StatusCode != 500 || resp.Header.Get(transport.CircuitHeader) != "open" {
+		t.Fatalf("refused request: %v, %v; want the last 500 replayed with %s", resp, err, transport.CircuitHeader)
 	}
-	if got := s.RequestCount(""); got != 2 {
-		t.Errorf("server saw %d requests while open, want 2", got)
+	if code := <-probe; code != 500 {
+		t.Fatalf("probe got %d, want the server's 500", code)
 	}
-	time.Sleep(120 * time.Millisecond)
-	if st := tr.Stats(); st.Endpoints[0].Breaker != transport.BreakerHalfOpen {
-		t.Fatalf("breaker %v after cooldown, want half-open", st.Endpoints[0].Breaker)
+	if got := s.RequestCount("") - sent; got != 1 {
+		t.Errorf("server saw %d requests while open, want the probe only", got)
 	}
 	s.SetFaults()
+	time.Sleep(120 * time.Millisecond)
 	if resp, err := chat(t, c, s.URL); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("trial request: %v, %v", resp, err)
+		t.Fatalf("probe after recovery: %v, %v", resp, err)
 	}
-	if st := tr.Stats(); st.Endpoints[0].Breaker != transport.BreakerClosed || st.Endpoints[0].Opens != 1 {
-		t.Fatalf("breaker %v (opened %d), want closed after a good trial", st.Endpoints[0].Breaker, st.Endpoints[0].Opens)
+	if st := tr.Stats(); st.Endpoints[0].Breaker != transport.BreakerClosed || st.Endpoints[0].Opens < 1 {
+		t.Fatalf("breaker %v (opened %d), want closed after a good probe", st.Endpoints[0].Breaker, st.Endpoints[0].Opens)
+	}
+}
+
+// TestBreakerRidesOutErrorRate: 20 % of requests failing, many at once,
+// never opens the breaker (a run of five fast failures is common there;
+// a breaker on runs would turn 20 % into 100 %).
+func TestBreakerRidesOutErrorRate(t *testing.T) {
+	s := companiontest.NewServer(companiontest.WithFaults(companiontest.Fault{Kind: companiontest.FaultServerError, Rate: 0.2}))
+	defer s.Close()
+	tr := newT(t, transport.WithMaxRetries(0))
+	c := tr.Client()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	for range 20 {
+		wg.Go(func() {
+			for range 20 {
+				resp, err := chat(t, c, s.URL)
+				mu.Lock()
+				if err != nil {
+					codes[0]++
+				} else {
+					codes[resp.StatusCode]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if st := tr.Stats(); st.Endpoints[0].Opens != 0 {
+		t.Errorf("breaker opened %d times at a 20 %% error rate (codes %v)", st.Endpoints[0].Opens, codes)
+	}
+	if codes[200] < 250 || codes[0] != 0 {
+		t.Errorf("codes %v: want about 80 %% 200s and no errors", codes)
 	}
 }
 
@@ -304,7 +354,7 @@ func TestCancelNoLeak(t *testing.T) {
 
 func TestOptionsValidated(t *testing.T) {
 	for _, o := range []transport.Option{
-		transport.WithPoolSize(0), transport.WithEndpoints("ftp://x"), transport.WithBreaker(0, time.Second),
+		transport.WithPoolSize(0), transport.WithEndpoints("ftp://x"), transport.WithBreaker(transport.BreakerConfig{Ratio: 2}),
 		transport.WithRetryBudget(-1, 0), transport.WithTLSConfig(nil), transport.WithMaxRetries(-1),
 	} {
 		if _, err := transport.New(o); !errors.Is(err, transport.ErrInvalidOption) {
