@@ -99,7 +99,7 @@ func (t *Transport) hedged(req *http.Request, ep *endpoint, g grant, cands []*en
 			if err != nil {
 				continue
 			}
-			if !t.budget.withdraw(time.Now()) {
+			if !t.budget.Retry(time.Now()) {
 				hep.br.done(hg, outcomeNeutral, time.Now())
 				t.c.retriesDenied.Add(1)
 				continue

@@ -6,13 +6,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/companion-go/companion/internal/backoff"
 )
 
 // RetryPolicy decides whether a request is retried after an attempt that
@@ -75,14 +75,7 @@ func DefaultBackoff(minWait, maxWait time.Duration, attempt int, resp *http.Resp
 			return d
 		}
 	}
-	ceil := float64(minWait) * math.Pow(2, float64(max(attempt, 0)))
-	if ceil > float64(maxWait) || math.IsInf(ceil, 0) {
-		ceil = float64(maxWait)
-	}
-	if ceil < 1 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(ceil)))
+	return backoff.FullJitter(minWait, maxWait, attempt)
 }
 
 // RetryAfter reads how long a response asks the client to wait, from, in
@@ -152,58 +145,4 @@ func clampWait(ns float64) time.Duration {
 		return maxWait
 	}
 	return time.Duration(ns)
-}
-
-// budget is the retry budget: over a sliding window of budgetSlots
-// one-second slots, extra attempts ≤ min + ratio × requests.
-type budget struct {
-	ratio float64
-	min   int
-
-	mu    sync.Mutex
-	slots [budgetSlots]budgetSlot
-}
-
-const budgetSlots = 10
-
-type budgetSlot struct {
-	sec      int64
-	requests int
-	extra    int
-}
-
-func (b *budget) slot(now time.Time) *budgetSlot {
-	sec := now.Unix()
-	s := &b.slots[sec%budgetSlots]
-	if s.sec != sec {
-		*s = budgetSlot{sec: sec}
-	}
-	return s
-}
-
-// request counts one request.
-func (b *budget) request(now time.Time) {
-	b.mu.Lock()
-	b.slot(now).requests++
-	b.mu.Unlock()
-}
-
-// withdraw reports whether one more attempt fits the budget, and counts it
-// if so.
-func (b *budget) withdraw(now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var requests, extra int
-	sec := now.Unix()
-	for i := range b.slots {
-		if s := &b.slots[i]; sec-s.sec < budgetSlots {
-			requests += s.requests
-			extra += s.extra
-		}
-	}
-	if float64(extra) >= float64(b.min)+b.ratio*float64(requests) {
-		return false
-	}
-	b.slot(now).extra++
-	return true
 }

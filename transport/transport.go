@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/companion-go/companion/internal/backoff"
 )
 
 // Transport is a tuned http.RoundTripper for one LLM API host (or a few
@@ -30,7 +32,7 @@ type Transport struct {
 	h3     HTTP3       // nil without WithHTTP3
 	h3tls  *tls.Config // of QUIC dials, with a session cache of their own
 	c      counters
-	budget budget
+	budget *backoff.Budget
 	ttfb   ttfbWindow
 
 	eps []*endpoint // configured endpoints, in the order given
@@ -101,7 +103,7 @@ func New(opts ...Option) (*Transport, error) {
 	t := &Transport{
 		cfg:    cfg,
 		dialer: net.Dialer{Timeout: cfg.dialTimeout, KeepAlive: cfg.keepAlive},
-		budget: budget{ratio: cfg.budgetRatio, min: cfg.budgetMin},
+		budget: &backoff.Budget{Ratio: cfg.budgetRatio, Min: cfg.budgetMin},
 		hosts:  make(map[string]*endpoint),
 		live:   make(map[string]int),
 		stash:  make(map[string][]stashedConn),
@@ -329,7 +331,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx := req.Context()
 	t.c.requests.Add(1)
-	t.budget.request(time.Now())
+	t.budget.Request(time.Now())
 	cands, suffix := t.route(req.URL)
 	t.maybeProbe(cands)
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
@@ -378,14 +380,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
 			return t.finish(req, resp, err, attempts, lastURL)
 		}
-		if !t.budget.withdraw(time.Now()) {
+		if !t.budget.Retry(time.Now()) {
 			t.c.retriesDenied.Add(1)
 			return t.finish(req, resp, err, attempts, lastURL)
 		}
 		if resp != nil {
 			drain(resp)
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := backoff.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 		t.c.retries.Add(1)
@@ -489,18 +491,4 @@ func closeBody(req *http.Request) {
 func drain(resp *http.Response) {
 	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 	resp.Body.Close()
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
