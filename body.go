@@ -22,6 +22,7 @@ type bodyWatch struct {
 	err        error         // the first read error other than io.EOF
 	retryAfter time.Duration // an error response's wait, 0 if it named none
 	circuit    bool          // the transport replayed a failure: nothing was sent
+	header     http.Header   // an error response's headers
 }
 
 type bodyWatchKey struct{}
@@ -35,6 +36,7 @@ func (d watchDoer) Do(req *http.Request) (*http.Response, error) {
 		if resp.StatusCode >= 400 {
 			w.retryAfter, _ = transport.RetryAfter(resp.Header, time.Now())
 			w.circuit = resp.Header.Get(transport.CircuitHeader) != ""
+			w.header = resp.Header.Clone()
 		}
 		resp.Body = &watchedBody{ReadCloser: resp.Body, w: w}
 	}
@@ -71,7 +73,7 @@ func classifyBody(ctx context.Context, err error, w *bodyWatch) error {
 	err = classify(ctx, err)
 	var ue *UpstreamError
 	if errors.As(err, &ue) && ue.StatusCode >= 400 {
-		ue.RetryAfter = w.retryAfter
+		ue.RetryAfter, ue.Header = w.retryAfter, w.header
 		if w.circuit {
 			ue.Kind = ErrCircuitOpen
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -91,7 +92,7 @@ var (
 // [ErrInvalidJSON], [ErrNoMessages], [ErrNoModel] or [ErrInvalidRequest].
 type InputError struct {
 	Field string // the offending field, e.g. "Text" or "History[2].Role"
-	Err   error
+	Err   error  // the sentinel that says what is wrong, e.g. [ErrInvalidUTF8]
 }
 
 // Error describes the problem.
@@ -106,7 +107,7 @@ func (e *InputError) Unwrap() error { return e.Err }
 // [ErrInvalidConfig] with errors.Is.
 type ConfigError struct {
 	Option string // the option, e.g. "WithBaseURL"
-	Reason string
+	Reason string // what is wrong with its value, e.g. "must be positive"
 }
 
 // Error describes the problem.
@@ -133,6 +134,9 @@ type UpstreamError struct {
 	// Attempts is how many upstream attempts the turn made before it gave
 	// up, the first included.
 	Attempts int
+	// Header holds the headers of the upstream's error response (its
+	// x-request-id, rate-limit headers, …), nil when no response came.
+	Header http.Header
 }
 
 // Error describes the problem.
@@ -163,6 +167,8 @@ func (e *UpstreamError) Is(target error) bool {
 // a blocked answer is returned or streamed to the caller, and it is never
 // cached.
 type BlockedError struct {
+	// Verdict is the post-processor's decision, with the reasons the
+	// answer was blocked.
 	Verdict Verdict
 }
 

@@ -330,3 +330,15 @@ func TestInputErrors(t *testing.T) {
 		t.Errorf("AskStream after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestUpstreamErrorHeaders: a failed call's error carries the upstream's
+// response headers, its request id among them.
+func TestUpstreamErrorHeaders(t *testing.T) {
+	c, _ := newTest(t, []companiontest.Option{companiontest.WithFaults(companiontest.Fault{Kind: companiontest.FaultServerError})},
+		WithRetry(RetryPolicy{MaxAttempts: 1}), WithTransportOptions(transport.WithMaxRetries(0)))
+	_, err := c.Ask(context.Background(), Question{Text: "What is density?"})
+	var ue *UpstreamError
+	if !errors.As(err, &ue) || ue.Header.Get("x-request-id") == "" {
+		t.Fatalf("err = %v (headers %v), want the upstream's x-request-id", err, ue)
+	}
+}
