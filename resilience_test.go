@@ -205,80 +205,6 @@ func TestStreamResumeMustRepeat(t *testing.T) {
 	}
 }
 
-// TestStreamAbandonedReleasesSlot: a stream whose context ends releases its
-// limiter slot and goroutines without Close, on the plain and the
-// coalesced path; so does one nobody reads for the idle timeout.
-func TestStreamAbandonedReleasesSlot(t *testing.T) {
-	lat := companiontest.Latency{PerOutputToken: 20 * time.Millisecond}
-	for _, tc := range []struct {
-		name string
-		opts func(t *testing.T) []Option
-		idle bool
-	}{
-		{"plain, cancelled", func(*testing.T) []Option { return nil }, false},
-		{"coalesced, cancelled", func(t *testing.T) []Option { return []Option{WithExactCache(closedMemory(t))} }, false},
-		{"plain, idle", func(*testing.T) []Option { return []Option{WithStreamIdleTimeout(100 * time.Millisecond)} }, true},
-		{"coalesced, idle", func(t *testing.T) []Option {
-			return []Option{WithExactCache(closedMemory(t)), WithStreamIdleTimeout(100 * time.Millisecond)}
-		}, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			snap := leak.Take()
-			srv := companiontest.NewServer(companiontest.WithLatency(lat))
-			defer srv.Close()
-			c, err := New(append([]Option{WithBaseURL(srv.URL), WithModel(testModel), WithConcurrency(1)}, tc.opts(t)...)...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			s, err := c.AskStream(ctx, Question{Text: "Explain photosynthesis in detail."})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Recv(); err != nil {
-				t.Fatal(err)
-			}
-			if tc.idle {
-				time.Sleep(300 * time.Millisecond)
-				if _, err := s.Recv(); !errors.Is(err, ErrStreamClosed) {
-					t.Errorf("Recv after the idle timeout = %v, want ErrStreamClosed", err)
-				}
-			} else {
-				cancel()
-			}
-			// The only slot is free again: the next turn runs.
-			actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer acancel()
-			if _, err := c.Ask(actx, Question{Text: "What is 2 + 2?"}); err != nil {
-				t.Fatalf("the next turn: %v (the abandoned stream kept its slot)", err)
-			}
-			cancel()
-			c.Close()
-			srv.Close()
-			for _, f := range closers {
-				f()
-			}
-			closers = nil
-			leak.Check(t, snap)
-		})
-	}
-}
-
-// closedMemory returns a memory tier that is closed before the test's
-// leak check (newMemory's closes at cleanup, after it).
-func closedMemory(t *testing.T) *cache.Memory {
-	m, err := cache.NewMemory(cache.MemoryConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	closers = append(closers, m.Close)
-	return m
-}
-
-// closers close what closedMemory made; TestStreamAbandonedReleasesSlot
-// runs them before each leak check.
-var closers []func()
-
 // TestBadConfigNeverPanics: nil and typed-nil options are ConfigErrors.
 func TestBadConfigNeverPanics(t *testing.T) {
 	var nilMemory *cache.Memory
@@ -340,5 +266,97 @@ func TestUpstreamErrorHeaders(t *testing.T) {
 	var ue *UpstreamError
 	if !errors.As(err, &ue) || ue.Header.Get("x-request-id") == "" {
 		t.Fatalf("err = %v (headers %v), want the upstream's x-request-id", err, ue)
+	}
+}
+
+// TestStreamEarlyExits: every way of leaving a stream early — cancel its
+// context, Close it, Close it from another goroutine while Recv waits,
+// abandon it unread — on the plain and the coalesced path, leaves no
+// goroutine behind and every limiter slot free.
+func TestStreamEarlyExits(t *testing.T) {
+	lat := companiontest.Latency{FirstToken: 30 * time.Millisecond, PerOutputToken: 30 * time.Millisecond}
+	exits := map[string]func(t *testing.T, s *Stream, cancel context.CancelFunc){
+		"cancel": func(t *testing.T, s *Stream, cancel context.CancelFunc) { cancel() },
+		"close":  func(t *testing.T, s *Stream, cancel context.CancelFunc) { s.Close() },
+		"close from another goroutine": func(t *testing.T, s *Stream, cancel context.CancelFunc) {
+			done := make(chan error, 1)
+			go func() {
+				for {
+					if _, err := s.Recv(); err != nil {
+						done <- err
+						return
+					}
+				}
+			}()
+			time.Sleep(20 * time.Millisecond)
+			s.Close()
+			if err := <-done; !errors.Is(err, ErrStreamClosed) {
+				t.Errorf("a waiting Recv got %v after Close, want ErrStreamClosed", err)
+			}
+		},
+		"abandon": func(t *testing.T, s *Stream, cancel context.CancelFunc) {
+			time.Sleep(150 * time.Millisecond) // the idle timeout below
+		},
+	}
+	for name, exit := range exits {
+		for _, coalesced := range []bool{false, true} {
+			label := name
+			if coalesced {
+				label += ", coalesced"
+			}
+			t.Run(label, func(t *testing.T) {
+				snap := leak.Take()
+				srv := companiontest.NewServer(companiontest.WithLatency(lat))
+				sem := NewSemaphore(2)
+				opts := []Option{WithBaseURL(srv.URL), WithModel(testModel), WithLimiter(sem), WithStreamIdleTimeout(100 * time.Millisecond)}
+				var mem *cache.Memory
+				if coalesced {
+					var err error
+					if mem, err = cache.NewMemory(cache.MemoryConfig{}); err != nil {
+						t.Fatal(err)
+					}
+					opts = append(opts, WithExactCache(mem))
+				}
+				c, err := New(opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				s, err := c.AskStream(ctx, Question{Text: "Explain photosynthesis in detail."})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.Recv(); err != nil {
+					t.Fatal(err)
+				}
+				exit(t, s, cancel)
+				// Both slots come back: the semaphore grants two at once.
+				deadline := time.Now().Add(5 * time.Second)
+				for {
+					r1, ok1 := sem.TryAcquire()
+					r2, ok2 := sem.TryAcquire()
+					if ok1 {
+						r1()
+					}
+					if ok2 {
+						r2()
+					}
+					if ok1 && ok2 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatal("a limiter slot is still held after the stream ended")
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				cancel()
+				c.Close()
+				srv.Close()
+				if mem != nil {
+					mem.Close()
+				}
+				leak.Check(t, snap)
+			})
+		}
 	}
 }
