@@ -89,9 +89,9 @@ type Answer struct {
 
 // Usage counts billed tokens.
 type Usage struct {
-	PromptTokens       int `json:"prompt_tokens"`
-	CompletionTokens   int `json:"completion_tokens"`
-	TotalTokens        int `json:"total_tokens"`
+	PromptTokens       int `json:"prompt_tokens"`        // tokens of the prompt sent, system message and history included
+	CompletionTokens   int `json:"completion_tokens"`    // tokens of the answer generated
+	TotalTokens        int `json:"total_tokens"`         // PromptTokens + CompletionTokens, as the provider reports it
 	CachedPromptTokens int `json:"cached_prompt_tokens"` // of PromptTokens, served from the provider's prompt cache
 }
 

@@ -32,7 +32,13 @@ func WithExactCache(s cache.Store) Option {
 // SemanticCache is the semantic tier the cache stage asks after an exact
 // miss: [*semantic.Semantic] in one process, [*rediscache.Shared] across replicas.
 type SemanticCache interface {
+	// Lookup returns a cached answer to a paraphrase of question in
+	// namespace ns, ok false on a miss. An error (the embedder failed,
+	// ctx is done) is counted and treated as a miss by the turn.
 	Lookup(ctx context.Context, ns cache.Namespace, question string) (semantic.Hit, bool, error)
+	// Add caches e, the answer to e.Question, in namespace ns for ttl
+	// (0: the tier's own TTL). The cache stage calls it after an
+	// upstream answer to a question with no history.
 	Add(ctx context.Context, ns cache.Namespace, e cache.Entry, ttl time.Duration) error
 }
 

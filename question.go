@@ -28,10 +28,10 @@ type Question struct {
 	SystemPrompt string
 	// Subject, Grade, Tenant and Locale describe who asks; caches keep
 	// answers for different values apart.
-	Subject string
-	Grade   int
-	Tenant  string
-	Locale  string
+	Subject string // the course or topic, e.g. "physics"; "" when none
+	Grade   int    // the student's school grade or level; 0 when unknown
+	Tenant  string // the school or customer asking, kept apart from other tenants; "" for one tenant
+	Locale  string // the answer's language and region, e.g. "en-GB"; "" when unspecified
 	// Snippets are knowledge-base passages the answer may draw on.
 	Snippets []Snippet
 	// Examples are worked examples the tutor may imitate.
@@ -51,20 +51,20 @@ type Question struct {
 // Message is one message of a conversation's history.
 type Message struct {
 	Role    string // RoleUser, RoleAssistant, RoleSystem, RoleDeveloper or RoleTool
-	Content string
+	Content string // the message's text; valid UTF-8
 }
 
 // Snippet is a knowledge-base passage.
 type Snippet struct {
 	ID      string // cited by the answer, e.g. "kb-newton-2"
-	Text    string
+	Text    string // the passage in full
 	Summary string // optional shorter version, used when the text doesn't fit a budget
 }
 
 // Example is a worked example: a question and its model answer.
 type Example struct {
-	Question string
-	Answer   string
+	Question string // the example's question
+	Answer   string // its model answer, for the tutor to imitate
 }
 
 // validate checks q and returns an [*InputError] for the first problem.

@@ -40,7 +40,7 @@ type RetryPolicy struct {
 	// 0.5 and 20: at a 20 % error rate about 25 % of first attempts are
 	// retried.
 	Budget     float64
-	MinRetries int
+	MinRetries int // retries per window allowed whatever the ratio; default 20
 }
 
 // DefaultRetryPolicy returns the defaults: 5 attempts, backoff 25 ms to

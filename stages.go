@@ -29,7 +29,7 @@ type Cache interface {
 
 // CacheHit is an answer found by a [Cache].
 type CacheHit struct {
-	Text       string
+	Text       string  // the cached answer, served as it is
 	Source     Source  // SourceExact, SourceSemantic or SourcePrewarmed
 	Similarity float64 // 1 for an exact or prewarmed hit
 	Model      string  // the model that produced the answer, if known
@@ -39,16 +39,20 @@ type CacheHit struct {
 // PromptBuilder turns a question into the messages sent to the model. The
 // default, [AssemblePrompt], sends every part of the question in full.
 type PromptBuilder interface {
+	// BuildPrompt returns the messages to send for q; an error fails the
+	// turn before any upstream call.
 	BuildPrompt(ctx context.Context, q *Question) (*Prompt, error)
 }
 
 // Prompt is a built prompt.
 type Prompt struct {
+	// Messages are the chat messages sent to the model, in order: the
+	// system message first, the question last.
 	Messages []openai.ChatCompletionMessage
 	// TokensBefore and TokensAfter count the prompt's tokens before and
 	// after compression; both are 0 when the builder does not count.
 	TokensBefore int
-	TokensAfter  int
+	TokensAfter  int // the tokens of Messages; see TokensBefore
 }
 
 // Limiter admits turns to the upstream. Acquire blocks until the turn may
@@ -57,6 +61,8 @@ type Prompt struct {
 // it ends or is closed). promptTokens is the prompt's size when known, for
 // limiters that budget tokens per minute.
 type Limiter interface {
+	// Acquire waits until the turn may call the upstream and returns the
+	// release func to call once when the call is over, or ctx's error.
 	Acquire(ctx context.Context, promptTokens int) (release func(), err error)
 }
 
@@ -66,12 +72,15 @@ type Limiter interface {
 // answer is held back until Check has seen all of it, so that nothing a
 // check would block reaches the caller.
 type PostProcessor interface {
+	// Check returns the verdict on the whole answer to q; an error fails
+	// the turn, and the answer is not shown.
 	Check(ctx context.Context, q *Question, answer string) (Verdict, error)
 }
 
 // StreamGuarder is implemented by a [PostProcessor] that can check a
 // streamed answer incrementally.
 type StreamGuarder interface {
+	// GuardStream returns a fresh guard for one streamed answer to q.
 	GuardStream(ctx context.Context, q *Question) StreamGuard
 }
 
@@ -81,7 +90,11 @@ type StreamGuarder interface {
 // what was held back with the verdict on the whole answer. Either returns a
 // [*BlockedError] to stop the stream.
 type StreamGuard interface {
+	// Push takes the next piece of the answer and returns the text now
+	// safe to show, possibly "".
 	Push(chunk string) (safe string, err error)
+	// Finish ends the answer: it returns the text held back and the
+	// verdict on the whole answer.
 	Finish() (safe string, v Verdict, err error)
 }
 
@@ -114,7 +127,7 @@ func (a Action) String() string {
 
 // Verdict is the outcome of post-processing.
 type Verdict struct {
-	Action  Action
+	Action  Action   // Allow, Rewrite or Block; the zero value allows
 	Text    string   // the rewritten answer, when Action is Rewrite
 	Reasons []string // why, for logs and metrics, e.g. "word:violence"
 }

@@ -14,10 +14,21 @@ import (
 // API is the part of go-openai's *openai.Client that a [Client] uses; an
 // *openai.Client satisfies it.
 type API interface {
+	// CreateFileBytes uploads one part of a job as a JSONL input file
+	// with purpose "batch" and returns the file, whose ID the batch names.
 	CreateFileBytes(ctx context.Context, req openai.FileBytesRequest) (openai.File, error)
+	// CreateBatch starts a batch on an uploaded input file, for the chat
+	// completions endpoint, within the completion window of
+	// [WithCompletionWindow].
 	CreateBatch(ctx context.Context, req openai.CreateBatchRequest) (openai.BatchResponse, error)
+	// RetrieveBatch returns a batch's current status, request counts and
+	// output and error file IDs; a [Client] calls it to poll.
 	RetrieveBatch(ctx context.Context, batchID string) (openai.BatchResponse, error)
+	// CancelBatch asks the API to cancel a batch; the batch goes through
+	// "cancelling" to "cancelled" and keeps the results it already has.
 	CancelBatch(ctx context.Context, batchID string) (openai.BatchResponse, error)
+	// GetFileContent downloads a batch's output or error file (JSONL, one
+	// line per request); the caller closes it.
 	GetFileContent(ctx context.Context, fileID string) (openai.RawResponse, error)
 }
 
@@ -78,6 +89,9 @@ type Request struct {
 
 // Job is a set of requests to run as one or more batches.
 type Job struct {
+	// Requests are the chat completions to run, at least one; their
+	// custom IDs must be unique. A job over the API's limits per batch
+	// (requests or bytes) is split into several batches.
 	Requests []Request
 	// Metadata is set on every batch of the job (at most 16 keys, as the
 	// API allows).
@@ -86,7 +100,10 @@ type Job struct {
 
 // Result is the outcome of one request: Response or Err is set.
 type Result struct {
+	// CustomID is the [Request.CustomID] the result answers.
 	CustomID string
+	// Response is the chat completion the API returned, nil when Err is
+	// set.
 	Response *openai.ChatCompletionResponse
 	// Err is an [*ItemError], a [*LineError], a [*BatchError], or matches
 	// [ErrNoResult] or [ErrTooLarge]; see the package doc.
@@ -108,13 +125,27 @@ type Report struct {
 
 // Info is a batch as last polled.
 type Info struct {
-	ID           string
-	Status       string
-	Total        int
-	Completed    int
-	Failed       int
+	// ID is the API's batch ID ("batch_…"), the one [Client.Resume] and
+	// [Client.Cancel] take.
+	ID string
+	// Status is one of the Status constants: StatusValidating,
+	// StatusInProgress, StatusFinalizing or StatusCancelling while the
+	// batch runs; StatusCompleted, StatusFailed, StatusExpired or
+	// StatusCancelled once it is over ([Final] reports which).
+	Status string
+	// Total is the number of requests in the batch; 0 until the API has
+	// validated its input file.
+	Total int
+	// Completed is the number of requests answered successfully so far.
+	Completed int
+	// Failed is the number of requests that ended in an error so far.
+	Failed int
+	// OutputFileID is the file of the responses; empty until the batch
+	// has produced one.
 	OutputFileID string
-	ErrorFileID  string
+	// ErrorFileID is the file of the requests that failed; empty when
+	// none did or the batch is not over.
+	ErrorFileID string
 }
 
 // Run sends a job and waits for its results: it splits the requests into

@@ -38,7 +38,10 @@ var (
 // "expired" or "cancelled". It matches [ErrFailed], [ErrExpired] or
 // [ErrCancelled] with errors.Is.
 type BatchError struct {
-	ID     string
+	// ID is the batch's ID.
+	ID string
+	// Status is the batch's final status: StatusFailed, StatusExpired or
+	// StatusCancelled.
 	Status string
 	// Errors are the API's reasons, for a failed batch: the validation
 	// errors of its input file.
@@ -47,8 +50,8 @@ type BatchError struct {
 
 // Problem is one of the API's reasons for a failed batch.
 type Problem struct {
-	Code    string
-	Message string
+	Code    string // the API's code for the reason
+	Message string // the API's explanation, for people
 	Param   string // the offending parameter, if any
 	Line    int    // 1-based line of the input file, 0 if none
 }
@@ -96,11 +99,11 @@ func (e *BatchError) Is(target error) bool {
 // with a status other than 200, or a line of the error file with no
 // response (Code "batch_expired", for example; StatusCode is then 0).
 type ItemError struct {
-	CustomID   string
+	CustomID   string // the failed request's [Request.CustomID]
 	StatusCode int    // the response's HTTP status, 0 if there was none
 	Code       string // the API's error code, if any
 	Type       string // the API's error type, if any
-	Message    string
+	Message    string // the API's explanation, for people
 	RequestID  string // the API's request id, if any
 }
 

@@ -21,7 +21,7 @@ type Entry struct {
 	// PromptTokens and CompletionTokens are what producing the answer
 	// cost, so that a hit can report what it saved.
 	PromptTokens     int
-	CompletionTokens int
+	CompletionTokens int // tokens of the answer, as the upstream billed them
 	// Created is when the answer was produced.
 	Created time.Time
 	// Expires is when the entry expires, as a tier reports it on Get; zero
@@ -34,9 +34,14 @@ type Entry struct {
 // caller treats it as a miss). Implementations are safe for concurrent
 // use.
 type Store interface {
+	// Get returns the entry stored under key: ok false and a nil error on
+	// a miss (an expired entry is a miss), a non-nil error when the tier
+	// could not answer.
 	Get(ctx context.Context, key string) (e Entry, ok bool, err error)
 	// Set stores e under key for ttl; ttl <= 0 means [DefaultTTL].
 	Set(ctx context.Context, key string, e Entry, ttl time.Duration) error
+	// Delete removes the entry under key; deleting a key that is not
+	// there is not an error.
 	Delete(ctx context.Context, key string) error
 }
 

@@ -18,12 +18,21 @@ import (
 // hashes the namespace into each key and the semantic tier keeps one index
 // per namespace.
 type Namespace struct {
+	// Model is the model that answers, e.g. "gpt-4o-mini"; an answer of
+	// one model is never served for another.
 	Model        string
 	SystemPrompt string // hashed into the key, never stored
-	Subject      string
-	Grade        int
-	Tenant       string
-	Locale       string
+	// Subject is the course or topic asked about, e.g. "physics"; ""
+	// when none. Compared as given, not normalized.
+	Subject string
+	// Grade is the student's school grade or level; 0 when unknown.
+	Grade int
+	// Tenant is the school or customer the question belongs to, so that
+	// tenants never see each other's answers; "" for a single tenant.
+	Tenant string
+	// Locale is the answer's language and region, e.g. "en-GB" or
+	// "zh-CN"; "" when unspecified. Compared as given.
+	Locale string
 	// History is a digest of the conversation the answer depends on (see
 	// [HistoryDigest]); "" for a question that stands alone.
 	History string

@@ -36,11 +36,11 @@ type Server struct {
 
 // Request is one request the server received, recorded for assertions.
 type Request struct {
-	Method string
-	Path   string // URL path, e.g. "/v1/chat/completions"
-	Header http.Header
-	Body   []byte
-	Time   time.Time
+	Method string      // HTTP method, e.g. "POST"
+	Path   string      // URL path, e.g. "/v1/chat/completions"
+	Header http.Header // the request's headers, Authorization included; a copy
+	Body   []byte      // the request's body as received, up to the server's size limit
+	Time   time.Time   // when the server received the request
 }
 
 // NewServer starts a fake server on a random loopback port. It panics if it

@@ -33,6 +33,8 @@ var (
 
 // BlockedError reports a text the checks blocked. It matches [ErrBlocked].
 type BlockedError struct {
+	// Verdict is the pipeline's verdict on the text: its action is
+	// Block, and its findings say why.
 	Verdict Verdict
 }
 
@@ -52,7 +54,7 @@ func (e *BlockedError) Is(target error) bool { return target == ErrBlocked }
 // [ErrInvalidConfig].
 type ConfigError struct {
 	Field  string // what is wrong, e.g. "RemoteConfig.BaseURL" or "WithValidator"
-	Reason string
+	Reason string // why it is invalid, e.g. "empty term"
 }
 
 // Error returns a message with what is invalid.
@@ -66,8 +68,8 @@ func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig 
 // ParseError reports a line of a list that could not be parsed. It
 // matches [ErrInvalidList].
 type ParseError struct {
-	Line   int // 1-based
-	Reason string
+	Line   int    // 1-based
+	Reason string // what is wrong with the line, e.g. "empty term" or "invalid UTF-8"
 }
 
 // Error returns a message with the line and what is wrong with it.
@@ -103,8 +105,8 @@ func (e *FormatError) Is(target error) bool { return target == ErrFormat }
 // [ErrRemote] and unwraps to the underlying error (a context deadline, a
 // network error), if any.
 type RemoteError struct {
-	StatusCode int // the HTTP status, 0 when none was received
-	Err        error
+	StatusCode int   // the HTTP status, 0 when none was received
+	Err        error // the cause: the API's error, a network error or ctx's error
 }
 
 // Error returns a message with the status and the cause.
@@ -124,8 +126,8 @@ func (e *RemoteError) Unwrap() error { return e.Err }
 // CheckError reports a check that failed (returned an error other than a
 // verdict). It unwraps to the check's error.
 type CheckError struct {
-	Check string
-	Err   error
+	Check string // the failed check's name in the pipeline
+	Err   error  // the check's error
 }
 
 // Error returns a message with the check and its error.

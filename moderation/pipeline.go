@@ -14,6 +14,8 @@ import (
 // must be safe for concurrent use. [*Matcher] and [*Remote] are Checkers;
 // [WithValidator] makes one of a [Validator].
 type Checker interface {
+	// Check returns the findings in in.Text, none when the text is fine,
+	// or an error when it could not check.
 	Check(ctx context.Context, in *Input) ([]Finding, error)
 }
 

@@ -18,6 +18,9 @@ import (
 // A pipeline runs validators through [WithValidator], which says what a
 // problem does (flag or block).
 type Validator interface {
+	// Validate returns nil when in.Text has the right format, a
+	// [*FormatError] for the first problem, or another error when it
+	// cannot check.
 	Validate(in *Input) error
 }
 
@@ -341,12 +344,12 @@ func checkJSON(text string, s *Schema) string {
 // "enum" and "additionalProperties": false. Other keywords are ignored.
 // Extra fields are allowed unless additionalProperties is false.
 type Schema struct {
-	Type                 []string
-	Required             []string
-	Properties           map[string]*Schema
-	Items                *Schema
-	Enum                 []any
-	AdditionalProperties *bool
+	Type                 []string           // allowed type names; empty allows any type
+	Required             []string           // fields an object must have
+	Properties           map[string]*Schema // the schemas of an object's fields, by name
+	Items                *Schema            // the schema of every element of an array; nil allows any
+	Enum                 []any              // the allowed values, decoded JSON; empty allows any
+	AdditionalProperties *bool              // false refuses fields not in Properties; nil or true allows them
 }
 
 // ParseSchema parses a JSON Schema document into a [Schema]. It returns a

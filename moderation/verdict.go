@@ -89,8 +89,8 @@ type Format struct {
 
 // Input is what the checks look at: an answer and what its request asked.
 type Input struct {
-	Text   string
-	Format Format
+	Text   string // the answer to check, or the part of it streamed so far
+	Format Format // what the request asked the answer's format to be; the zero value asks nothing
 }
 
 // Finding is one thing a check found.

@@ -14,14 +14,14 @@ import (
 // Snippet is a knowledge-base passage.
 type Snippet struct {
 	ID      string // cited by the answer, e.g. "kb-newton-2"
-	Text    string
+	Text    string // the passage in full, sent when it is relevant and fits
 	Summary string // optional; made by the builder's Summarizer when empty
 }
 
 // Example is a worked example: a question and its model answer.
 type Example struct {
-	Question string
-	Answer   string
+	Question string // the example's question, ranked against the student's
+	Answer   string // the model answer the tutor may imitate
 }
 
 // Roles of chat messages.
@@ -63,7 +63,7 @@ type Result struct {
 	// system prompt, then the chosen snippets, examples and context),
 	// the kept history, and the question.
 	Messages []Message
-	Report   Report
+	Report   Report // what the build kept, summarized and dropped, in tokens
 }
 
 // The layout of the system message. Every part is a segment that ends

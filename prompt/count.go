@@ -19,9 +19,9 @@ var ErrUnknownEncoding = errors.New("prompt: unknown encoding")
 
 // Message is one chat message as the API bills it.
 type Message struct {
-	Role    string
-	Content string
-	Name    string
+	Role    string // RoleSystem, RoleDeveloper, RoleUser, RoleAssistant or RoleTool
+	Content string // the message's text
+	Name    string // the participant's name, optional; counted when set
 }
 
 // Counter counts tokens the way the OpenAI API bills them. It is safe for

@@ -33,7 +33,7 @@ var (
 // [ErrInvalidJSON], [ErrUnknownRole] or [ErrInvalidBudget].
 type InputError struct {
 	Field string // for example "Snippets[2].Text" or "Budget"
-	Err   error
+	Err   error  // the sentinel that says what is wrong, e.g. [ErrInvalidUTF8]
 }
 
 // Error names the field and the problem.
@@ -64,7 +64,7 @@ func (e *BudgetError) Is(target error) bool { return target == ErrOverBudget }
 // [ErrInvalidConfig].
 type ConfigError struct {
 	Option string // for example "WithBudget"
-	Reason string
+	Reason string // what is wrong with its value
 }
 
 // Error names the option and the reason.

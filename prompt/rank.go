@@ -15,6 +15,8 @@ import (
 // the cosine similarity of their vectors to the question's instead of by
 // BM25. The cache package's embedders satisfy it.
 type Embedder interface {
+	// Embed returns one vector per text, in the order of texts, all of
+	// the same dimension, or an error (the builder then ranks by BM25).
 	Embed(ctx context.Context, texts []string) ([][]float32, error)
 }
 

@@ -13,7 +13,7 @@ type Report struct {
 	// laid out as Build lays out the prompt; TokensAfter is the size of
 	// the built prompt. Both count as the API bills chat messages.
 	TokensBefore int
-	TokensAfter  int
+	TokensAfter  int // the built prompt's tokens, see TokensBefore
 	// Limit is the budget less the reserve: TokensAfter ≤ Limit.
 	Limit int
 
@@ -43,12 +43,12 @@ type Report struct {
 	// ranked. RankErr is the embedder's error when it failed and BM25
 	// ranked instead.
 	Ranker  string
-	RankErr error
+	RankErr error // nil unless the embedder failed and BM25 ranked instead
 }
 
 // PartTokens is a part's tokens before and after compression.
 type PartTokens struct {
-	Before, After int
+	Before, After int // the part's tokens in full, and in the built prompt
 }
 
 // Form is how a snippet went into the prompt.
@@ -110,21 +110,21 @@ func (f Form) String() string {
 
 // SnippetUse is what became of one snippet.
 type SnippetUse struct {
-	ID     string
+	ID     string  // the snippet's [Snippet.ID]
 	Index  int     // in Input.Snippets
 	Score  float64 // relevance to the question (BM25 or cosine)
-	Form   Form
-	Tokens int // in the prompt, 0 when dropped
-	Why    Why // why it was dropped; Included otherwise
+	Form   Form    // Full, Summary or Dropped
+	Tokens int     // in the prompt, 0 when dropped
+	Why    Why     // why it was dropped; Included otherwise
 }
 
 // ExampleUse is what became of one worked example.
 type ExampleUse struct {
-	Index  int // in Input.Examples
-	Score  float64
-	Kept   bool
-	Tokens int // in the prompt, 0 when not kept
-	Why    Why // why it was not kept; Included otherwise
+	Index  int     // in Input.Examples
+	Score  float64 // similarity of its question to the student's (BM25 or cosine)
+	Kept   bool    // whether it went into the prompt
+	Tokens int     // in the prompt, 0 when not kept
+	Why    Why     // why it was not kept; Included otherwise
 }
 
 // Saved returns TokensBefore − TokensAfter.

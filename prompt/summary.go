@@ -20,6 +20,8 @@ import (
 // Summaries are meant to be computed ahead of time ([Builder.Prepare]) and
 // are cached by content ([SummaryCache]).
 type Summarizer interface {
+	// Summarize returns one summary per text, in the order of texts, or
+	// an error.
 	Summarize(ctx context.Context, texts []string) ([]string, error)
 }
 
@@ -189,6 +191,8 @@ func (c *SummaryCache) Summarize(ctx context.Context, texts []string) ([]string,
 // ChatClient makes chat completions. go-openai's *openai.Client has this
 // method, and so does a *companion.Companion.
 type ChatClient interface {
+	// CreateChatCompletion sends one chat completion request and returns
+	// the model's response, with go-openai's signature.
 	CreateChatCompletion(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error)
 }
 

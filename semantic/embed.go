@@ -21,6 +21,8 @@ import (
 // safe for concurrent use and return promptly, with ctx's error, when ctx
 // is done.
 type Embedder interface {
+	// Embed returns one unit vector per text, in the order of texts, or
+	// an error (ctx's error when ctx is done).
 	Embed(ctx context.Context, texts []string) ([][]float32, error)
 }
 

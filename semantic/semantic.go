@@ -476,7 +476,7 @@ type Decision struct {
 	// decision used); EstimatedError is the bound of the error of the
 	// decision to serve without asking, 0 for the rules' own.
 	Verified       bool
-	EstimatedError float64
+	EstimatedError float64 // a fraction in [0, 1]; see Verified
 }
 
 // candidate is one cached question near the asked one.

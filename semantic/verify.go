@@ -13,6 +13,8 @@ import (
 // An error is a miss (the tier fails closed). [NewOpenAIVerifier] asks a
 // small chat model; package companiontest has a simulated judge for tests.
 type Verifier interface {
+	// Verify reports whether the cached answer to question cached also
+	// answers question asked; an error is a miss.
 	Verify(ctx context.Context, cached, asked string) (same bool, err error)
 }
 
@@ -21,6 +23,8 @@ type Verifier interface {
 // discounts its yes by that rate. A verifier without it is taken at its
 // word.
 type ErrorRater interface {
+	// ErrorRate returns the verifier's error rate, a fraction in
+	// [0, 0.5).
 	ErrorRate() float64
 }
 

@@ -19,7 +19,7 @@ var (
 // ConfigError is an invalid option given to [New].
 type ConfigError struct {
 	Option string // the option's function name, e.g. "WithPoolSize"
-	Reason string
+	Reason string // what is wrong with its value
 }
 
 // Error describes the problem.
@@ -36,10 +36,10 @@ func (e *ConfigError) Is(target error) bool { return target == ErrInvalidOption 
 // even a 429 or a 503 after all retries, returns that response, not an
 // error, so that API clients can read the error body.
 type Error struct {
-	Method   string
+	Method   string // the request's HTTP method, e.g. "POST"
 	URL      string // the last URL tried
 	Attempts int    // attempts sent, hedges included
-	Err      error
+	Err      error  // the last attempt's error, or ErrCircuitOpen
 }
 
 // Error describes the problem.

@@ -35,13 +35,13 @@ type Stats struct {
 
 // EndpointStats describes one endpoint.
 type EndpointStats struct {
-	URL      string       // base URL
-	Chosen   bool         // the one [Transport.Endpoint] returns
-	Breaker  BreakerState // breaker state now
-	Opens    int64        // times the breaker opened
-	Probed   bool         // measured at least once
-	Latency  time.Duration
-	ProbeErr error // the last measurement's error
+	URL      string        // base URL
+	Chosen   bool          // the one [Transport.Endpoint] returns
+	Breaker  BreakerState  // breaker state now
+	Opens    int64         // times the breaker opened
+	Probed   bool          // measured at least once
+	Latency  time.Duration // the last probe's connect, TLS and health-request time; 0 before one
+	ProbeErr error         // the last measurement's error
 
 	HTTP3Alt   string    // UDP host:port of its HTTP/3 alternative (Alt-Svc or configuration), "" when none
 	HTTP3Up    bool      // a QUIC connection is open
