@@ -73,7 +73,7 @@ type Stream struct {
 
 // Chunk is a piece of a streamed answer.
 type Chunk struct {
-	Text string
+	Text string // the next piece of the answer, already passed by post-processing
 }
 
 // deltaSource yields the pieces of an answer; io.EOF after the last.
