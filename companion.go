@@ -305,7 +305,7 @@ func (c *Companion) acquire(ctx context.Context, t *turn, promptTokens int) (fun
 	s := time.Now()
 	sctx, span := c.tel.span(ctx, "companion.queue", trace.SpanKindInternal)
 	release, err := c.limiter.Acquire(sctx, promptTokens)
-	t.t.Queue = time.Since(s)
+	t.t.Queue += time.Since(s) // every attempt waits for its slot
 	end(span, err)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {

@@ -59,13 +59,14 @@ type Stream struct {
 	attempts  int
 	expect    string
 	resumeErr error
-	upStart   time.Time // the first attempt's start
+	upStart   time.Time     // the first attempt's start
+	upQueued  time.Duration // t.t.Queue then: the attempts' waits for a slot are not upstream time
 	// shutErr is what Recv returns after the stream was shut by its
 	// context's end or by the idle timeout; ErrStreamClosed when nil.
-	shutErr  atomic.Pointer[error]
+	shutErr atomic.Pointer[error]
 	// chunks, when set (by the go-openai bridge), turns what the stream
 	// releases into the upstream's own chunks; see chunks.go.
-	chunks *chunkLog
+	chunks   *chunkLog
 	stopCtx  func() bool // stops the shut on ctx's end
 	idle     *time.Timer // the idle timeout, nil when off
 	idleTime time.Duration
@@ -152,7 +153,7 @@ func (c *Companion) openUpstream(ctx context.Context, t *turn, s *Stream) error 
 		return err
 	}
 	c.retry.begin()
-	s.upStart = time.Now()
+	s.upStart, s.upQueued = time.Now(), t.t.Queue
 	if err := s.reopen(nil); err != nil {
 		return err
 	}
@@ -471,7 +472,7 @@ func (s *Stream) buildAnswer() *Answer {
 		return r.answer(s.t)
 	}
 	up := s.src.(*upstreamSource)
-	s.t.t.Upstream = up.end.Sub(s.upStart) // every attempt, waits between them included
+	s.t.t.Upstream = up.end.Sub(s.upStart) - (s.t.t.Queue - s.upQueued) // every attempt, waits between them included, slot waits not
 	a := &Answer{
 		Text:         s.out.String(),
 		Source:       SourceUpstream,

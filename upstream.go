@@ -13,11 +13,12 @@ import (
 // calls the API through: each attempt holds a limiter slot while it runs,
 // has its span, its watched body and its metrics, and a failed attempt is
 // retried as [RetryPolicy] says. t.t.Upstream is the time of the
-// attempts, waits between them included.
+// attempts, the waits between them included and the waits for a limiter
+// slot (t.t.Queue) left out.
 func (c *Companion) complete(ctx context.Context, t *turn) (openai.ChatCompletionResponse, error) {
 	c.retry.begin()
-	start := time.Now()
-	defer func() { t.t.Upstream = time.Since(start) }()
+	start, queued := time.Now(), t.t.Queue
+	defer func() { t.t.Upstream = time.Since(start) - (t.t.Queue - queued) }()
 	for attempt := 1; ; attempt++ {
 		resp, err := c.attempt(ctx, t)
 		if err == nil {

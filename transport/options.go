@@ -60,53 +60,53 @@ const (
 )
 
 type config struct {
-	poolSize        int
-	tls             *tls.Config
-	dialTimeout     time.Duration
-	tlsTimeout      time.Duration
-	headerTimeout   time.Duration
-	idleTimeout     time.Duration
-	keepAlive       time.Duration
-	maxRetries      int
-	policy          RetryPolicy
-	backoff         Backoff
-	minBackoff      time.Duration
-	maxBackoff      time.Duration
-	maxRetryWait    time.Duration
-	budgetRatio     float64
-	budgetMin       int
-	breaker         BreakerConfig
-	endpoints       []*url.URL
-	probeInterval   time.Duration
-	probeTimeout    time.Duration
-	healthPath      string
-	hedge           bool
-	hedgeDelay      time.Duration
-	h3              HTTP3 // nil without WithHTTP3
-	h3cfg           h3config
-	errs            []error
+	poolSize      int
+	tls           *tls.Config
+	dialTimeout   time.Duration
+	tlsTimeout    time.Duration
+	headerTimeout time.Duration
+	idleTimeout   time.Duration
+	keepAlive     time.Duration
+	maxRetries    int
+	policy        RetryPolicy
+	backoff       Backoff
+	minBackoff    time.Duration
+	maxBackoff    time.Duration
+	maxRetryWait  time.Duration
+	budgetRatio   float64
+	budgetMin     int
+	breaker       BreakerConfig
+	endpoints     []*url.URL
+	probeInterval time.Duration
+	probeTimeout  time.Duration
+	healthPath    string
+	hedge         bool
+	hedgeDelay    time.Duration
+	h3            HTTP3 // nil without WithHTTP3
+	h3cfg         h3config
+	errs          []error
 }
 
 // defaultConfig holds every default in one place.
 func defaultConfig() config {
 	return config{
-		poolSize:        DefaultPoolSize,
-		dialTimeout:     DefaultDialTimeout,
-		tlsTimeout:      DefaultTLSHandshakeTimeout,
-		headerTimeout:   DefaultResponseHeaderTimeout,
-		idleTimeout:     DefaultIdleConnTimeout,
-		keepAlive:       DefaultKeepAlive,
-		maxRetries:      DefaultMaxRetries,
-		policy:          DefaultRetryPolicy,
-		backoff:         DefaultBackoff,
-		minBackoff:      DefaultMinBackoff,
-		maxBackoff:      DefaultMaxBackoff,
-		maxRetryWait:    DefaultMaxRetryWait,
-		budgetRatio:     DefaultRetryBudgetRatio,
-		budgetMin:       DefaultRetryBudgetMin,
-		breaker:         BreakerConfig{}.withDefaults(),
-		probeInterval:   DefaultProbeInterval,
-		probeTimeout:    DefaultProbeTimeout,
+		poolSize:      DefaultPoolSize,
+		dialTimeout:   DefaultDialTimeout,
+		tlsTimeout:    DefaultTLSHandshakeTimeout,
+		headerTimeout: DefaultResponseHeaderTimeout,
+		idleTimeout:   DefaultIdleConnTimeout,
+		keepAlive:     DefaultKeepAlive,
+		maxRetries:    DefaultMaxRetries,
+		policy:        DefaultRetryPolicy,
+		backoff:       DefaultBackoff,
+		minBackoff:    DefaultMinBackoff,
+		maxBackoff:    DefaultMaxBackoff,
+		maxRetryWait:  DefaultMaxRetryWait,
+		budgetRatio:   DefaultRetryBudgetRatio,
+		budgetMin:     DefaultRetryBudgetMin,
+		breaker:       BreakerConfig{}.withDefaults(),
+		probeInterval: DefaultProbeInterval,
+		probeTimeout:  DefaultProbeTimeout,
 	}
 }
 
