@@ -24,7 +24,7 @@ type Store struct {
 	c      redis.UniversalClient
 	prefix string
 	ttl    time.Duration
-	pause  *backoff.Pause
+	guard
 }
 
 // Config configures [New]. The zero value is valid.
@@ -62,7 +62,7 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 	if cfg.MaxBackoff == 0 {
 		cfg.MaxBackoff = 5 * time.Second
 	}
-	return &Store{c: client, prefix: cfg.Prefix, ttl: cfg.TTL, pause: &backoff.Pause{Base: cfg.Backoff, Max: max(cfg.MaxBackoff, cfg.Backoff)}}, nil
+	return &Store{c: client, prefix: cfg.Prefix, ttl: cfg.TTL, guard: newGuard(client, cfg.Backoff, cfg.MaxBackoff)}, nil
 }
 
 // Get returns the entry stored under key. A value that fails to decode is
@@ -117,6 +117,33 @@ func (r *Store) Delete(ctx context.Context, key string) error {
 // after a failure).
 func (r *Store) Available() bool { return !r.pause.Paused(time.Now()) }
 
+// guard cuts calls to Redis at the caller's deadline and pauses Redis
+// after a failure.
+type guard struct {
+	pause *backoff.Pause
+	// cluster is the client when it is a Cluster's: after a failure it is
+	// told to reload the cluster's layout, since go-redis otherwise keeps
+	// sending a dead master's slots to it until its next periodic reload
+	// (ClusterStateReloadInterval, 60 s by default) — a replica promoted
+	// in two seconds would go unused for a minute.
+	cluster *redis.ClusterClient
+}
+
+// newGuard returns the guard of calls to client.
+func newGuard(client redis.UniversalClient, base, limit time.Duration) guard {
+	cc, _ := client.(*redis.ClusterClient)
+	return guard{pause: &backoff.Pause{Base: base, Max: max(limit, base)}, cluster: cc}
+}
+
+// failed records a failed call: Redis is paused, and a Cluster's layout
+// reloaded (in the background, at most every 200 ms).
+func (r *guard) failed() {
+	r.pause.Failure(time.Now())
+	if r.cluster != nil {
+		r.cluster.ReloadState(context.Background())
+	}
+}
+
 // do runs one call to Redis unless Redis is paused ([cache.ErrUnavailable]
 // then), and returns when the call does or when ctx ends, whichever comes
 // first: go-redis waits for its own read and write timeouts, not for the
@@ -127,7 +154,7 @@ func (r *Store) Available() bool { return !r.pause.Paused(time.Now()) }
 // A failure, or a call still running at ctx's deadline, pauses Redis: a
 // server slower than the caller's deadline is as good as down. A caller
 // that cancels says nothing about Redis.
-func (r *Store) do(ctx context.Context, call func(context.Context) error) error {
+func (r *guard) do(ctx context.Context, call func(context.Context) error) error {
 	if !r.pause.Admit(time.Now()) {
 		return cache.ErrUnavailable
 	}
@@ -147,7 +174,7 @@ func (r *Store) do(ctx context.Context, call func(context.Context) error) error 
 		r.pause.Abandon()
 		return err
 	}
-	r.pause.Failure(time.Now())
+	r.failed()
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 		return fmt.Errorf("cache: redis: no answer within the caller's deadline: %w", err)
 	}

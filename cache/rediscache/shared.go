@@ -44,6 +44,7 @@ type Shared struct {
 	applied   atomic.Int64
 	readErrs  atomic.Int64
 	closeOnce sync.Once
+	guard
 }
 
 // SharedConfig configures [NewShared]. The zero value is valid.
@@ -57,6 +58,10 @@ type SharedConfig struct {
 	// ReadBlock is how long one read of the stream waits for news.
 	// Default 500 ms.
 	ReadBlock time.Duration
+	// Backoff is how long Add skips Redis after a failure; it doubles
+	// with each failed probe up to MaxBackoff. Defaults 250 ms and 5 s.
+	Backoff    time.Duration
+	MaxBackoff time.Duration
 }
 
 // NewShared loads the records Redis holds into s and starts following the
@@ -65,7 +70,7 @@ func NewShared(ctx context.Context, s *semantic.Semantic, client redis.Universal
 	if s == nil || client == nil {
 		return nil, fmt.Errorf("%w: NewShared needs a semantic.Semantic and a Redis client", cache.ErrInvalidConfig)
 	}
-	if cfg.MaxStreamLen < 0 || cfg.ReadBlock < 0 {
+	if cfg.MaxStreamLen < 0 || cfg.ReadBlock < 0 || cfg.Backoff < 0 || cfg.MaxBackoff < 0 {
 		return nil, fmt.Errorf("%w: negative SharedConfig field", cache.ErrInvalidConfig)
 	}
 	if cfg.Prefix == "" {
@@ -77,12 +82,19 @@ func NewShared(ctx context.Context, s *semantic.Semantic, client redis.Universal
 	if cfg.ReadBlock == 0 {
 		cfg.ReadBlock = 500 * time.Millisecond
 	}
+	if cfg.Backoff == 0 {
+		cfg.Backoff = 250 * time.Millisecond
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = 5 * time.Second
+	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	sh := &Shared{
 		Semantic: s, rc: client, prefix: cfg.Prefix, stream: cfg.Prefix + "stream",
 		maxLen: cfg.MaxStreamLen, block: cfg.ReadBlock, origin: hex.EncodeToString(id[:]),
-		done: make(chan struct{}),
+		done:  make(chan struct{}),
+		guard: newGuard(client, cfg.Backoff, cfg.MaxBackoff),
 	}
 	// Where the stream is now: what comes after is read by the follower,
 	// what came before is in the records loaded next.
@@ -103,7 +115,13 @@ func NewShared(ctx context.Context, s *semantic.Semantic, client redis.Universal
 	return sh, nil
 }
 
-// Add adds e locally, stores its record in Redis and announces it.
+// Add adds e locally, then stores its record in Redis and announces it on
+// the stream: two commands of one key each (the record, then the
+// announcement, so that a replica reading the announcement finds the
+// record), valid in a Cluster whatever slots the two keys hash to. The
+// calls to Redis end at ctx's deadline; after a failure Redis is skipped
+// for a while (as [Store] does) and Add returns [cache.ErrUnavailable]
+// at once, keeping the entry locally.
 func (sh *Shared) Add(ctx context.Context, ns cache.Namespace, e cache.Entry, ttl time.Duration) error {
 	nsID, r, err := sh.NewRecord(ctx, ns, e, ttl)
 	if err != nil {
@@ -112,18 +130,32 @@ func (sh *Shared) Add(ctx context.Context, ns cache.Namespace, e cache.Entry, tt
 	if err := sh.Put(nsID, r); err != nil {
 		return err
 	}
-	key := sh.prefix + "r:" + nsID + ":" + r.ID
-	_, err = sh.rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, key, encodeRecord(nsID, &r), ttl)
-		p.XAdd(ctx, &redis.XAddArgs{Stream: sh.stream, MaxLen: sh.maxLen, Approx: true,
-			Values: []any{"key", key, "origin", sh.origin}})
-		return nil
+	// The record lives in Redis as long as in the index (NewRecord has
+	// resolved a zero ttl to the tier's own).
+	life := time.Duration(0)
+	if !r.Expires.IsZero() {
+		if life = time.Until(r.Expires); life <= 0 {
+			return nil
+		}
+	}
+	key := sh.recordKey(r.ID)
+	b := encodeRecord(nsID, &r)
+	err = sh.do(ctx, func(ctx context.Context) error {
+		if err := sh.rc.Set(ctx, key, b, life).Err(); err != nil {
+			return err
+		}
+		return sh.rc.XAdd(ctx, &redis.XAddArgs{Stream: sh.stream, MaxLen: sh.maxLen, Approx: true,
+			Values: []any{"key", key, "origin", sh.origin}}).Err()
 	})
 	if err != nil {
 		return fmt.Errorf("cache: shared semantic: %w", err)
 	}
 	return nil
 }
+
+// recordKey is the Redis key of the record with the given id (which
+// starts with its namespace's ID, see [cache.KeyIn]).
+func (sh *Shared) recordKey(id string) string { return sh.prefix + "r:" + id }
 
 // Applied returns how many records from other replicas were added.
 func (sh *Shared) Applied() int64 { return sh.applied.Load() }
@@ -138,32 +170,73 @@ func (sh *Shared) Close() error {
 	return nil
 }
 
-// load adds every record Redis holds.
+// load adds every record Redis holds: in a Cluster, those of every
+// master, read in parallel (a SCAN reaches one node only).
 func (sh *Shared) load(ctx context.Context) error {
-	iter := sh.rc.Scan(ctx, 0, sh.prefix+"r:*", 512).Iterator()
-	for iter.Next(ctx) {
-		sh.apply(ctx, iter.Val())
+	var err error
+	if cc, ok := sh.rc.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return sh.loadFrom(ctx, node) })
+	} else {
+		err = sh.loadFrom(ctx, sh.rc)
 	}
-	if err := iter.Err(); err != nil {
+	if err != nil {
 		return fmt.Errorf("cache: shared semantic: load: %w", err)
 	}
 	return nil
 }
 
-// apply reads the record under key and adds it; a record that is gone
-// (expired) or corrupt is skipped.
-func (sh *Shared) apply(ctx context.Context, key string) {
-	b, err := sh.rc.Get(ctx, key).Bytes()
-	if err != nil {
-		return
+// loadPage is how many keys one SCAN step asks for, and so how many GETs
+// one pipeline sends.
+const loadPage = 1000
+
+// loadFrom adds the records of one server (a whole Redis, or one master
+// of a Cluster).
+func (sh *Shared) loadFrom(ctx context.Context, c redis.Cmdable) error {
+	var cursor uint64
+	for {
+		keys, next, err := c.Scan(ctx, cursor, sh.prefix+"r:*", loadPage).Result()
+		if err != nil {
+			return err
+		}
+		if err := sh.applyAll(ctx, c, keys); err != nil {
+			return err
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
 	}
-	nsID, r, err := decodeRecord(b)
-	if err != nil {
-		return
+}
+
+// applyAll reads the records under keys in one pipeline and adds them; a
+// record that is gone (expired) or corrupt is skipped.
+func (sh *Shared) applyAll(ctx context.Context, c redis.Cmdable, keys []string) error {
+	if len(keys) == 0 {
+		return nil
 	}
-	if sh.Put(nsID, r) == nil {
-		sh.applied.Add(1)
+	cmds := make([]*redis.StringCmd, len(keys))
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return err
 	}
+	for _, cmd := range cmds {
+		b, err := cmd.Bytes()
+		if err != nil {
+			continue
+		}
+		nsID, r, err := decodeRecord(b)
+		if err != nil {
+			continue
+		}
+		if sh.Put(nsID, r) == nil {
+			sh.applied.Add(1)
+		}
+	}
+	return nil
 }
 
 // follow reads the stream from after id until ctx is done.
@@ -175,29 +248,39 @@ func (sh *Shared) follow(ctx context.Context, id string) {
 		if errors.Is(err, redis.Nil) {
 			continue
 		}
+		var keys []string
+		if err == nil {
+			last := id
+			for _, st := range streams {
+				for _, m := range st.Messages {
+					last = m.ID
+					if m.Values["origin"] == sh.origin {
+						continue
+					}
+					if key, ok := m.Values["key"].(string); ok {
+						keys = append(keys, key)
+					}
+				}
+			}
+			if err = sh.applyAll(ctx, sh.rc, keys); err == nil {
+				id = last
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			sh.readErrs.Add(1)
-			if backoff.Sleep(ctx, backoff.Exponential(50*time.Millisecond, 5*time.Second, failures)) != nil {
+			if sh.cluster != nil {
+				sh.cluster.ReloadState(ctx)
+			}
+			if backoff.Sleep(ctx, backoff.Exponential(50*time.Millisecond, 2*time.Second, failures)) != nil {
 				return
 			}
 			failures++
 			continue
 		}
 		failures = 0
-		for _, st := range streams {
-			for _, m := range st.Messages {
-				id = m.ID
-				if m.Values["origin"] == sh.origin {
-					continue
-				}
-				if key, ok := m.Values["key"].(string); ok {
-					sh.apply(ctx, key)
-				}
-			}
-		}
 	}
 }
 
