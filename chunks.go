@@ -98,14 +98,7 @@ func hasDelta(d openai.ChatCompletionStreamChoiceDelta) bool {
 // recvChunk is Recv for a stream in chunk mode: the next upstream chunk,
 // io.EOF after the last, or the error that ended the stream.
 func (s *Stream) recvChunk() (openai.ChatCompletionStreamResponse, error) {
-	if s.idle != nil {
-		s.idle.Stop()
-		defer func() {
-			if !s.closed.Load() && !s.done && s.err == nil {
-				s.idle.Reset(s.idleTime)
-			}
-		}()
-	}
+	defer s.busy()()
 	for {
 		if s.closed.Load() {
 			return openai.ChatCompletionStreamResponse{}, s.closedErr()

@@ -282,14 +282,7 @@ func (s *Stream) Source() Source {
 // when post-processing blocks the answer (nothing blocked is ever
 // returned), or [ErrStreamClosed] after Close.
 func (s *Stream) Recv() (Chunk, error) {
-	if s.idle != nil { // a Recv waiting on the upstream is not idle
-		s.idle.Stop()
-		defer func() {
-			if !s.closed.Load() && !s.done && s.err == nil {
-				s.idle.Reset(s.idleTime)
-			}
-		}()
-	}
+	defer s.busy()()
 	for {
 		if s.closed.Load() {
 			return Chunk{}, s.closedErr()
@@ -504,6 +497,20 @@ func (s *Stream) fail(err error) {
 		end(s.up, err)
 	}
 	s.record(nil, err)
+}
+
+// busy stops the idle timeout while a Recv runs (one waiting on the
+// upstream is not idle) and returns what restarts it.
+func (s *Stream) busy() func() {
+	if s.idle == nil {
+		return func() {}
+	}
+	s.idle.Stop()
+	return func() {
+		if !s.closed.Load() && !s.done && s.err == nil {
+			s.idle.Reset(s.idleTime)
+		}
+	}
 }
 
 // stopLife stops watching the context and the idle time: the stream has
