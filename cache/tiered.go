@@ -7,11 +7,12 @@ import (
 )
 
 // Tiered puts a fast tier (usually [Memory]) in front of a shared one
-// (usually [Redis]). Get asks the front first; a back hit is copied to the
-// front for the rest of its life (at most FrontTTL). Set and Delete go to
-// both. An error of one tier does not hide the other's answer.
+// (usually package rediscache's Store). Get asks the front first; a back
+// hit is copied to the front for the rest of its life (at most FrontTTL).
+// Set and Delete go to both. An error of one tier does not hide the
+// other's answer.
 type Tiered struct {
-	Front, Back Store // Front is asked first (usually [Memory]); Back is shared (usually [Redis]); neither may be nil
+	Front, Back Store // Front is asked first (usually [Memory]); Back is shared (usually a rediscache.Store); neither may be nil
 	// FrontTTL bounds how long a back hit lives in the front, so that a
 	// Delete on another replica reaches this one in time. Default 0: the
 	// entry's remaining life in the back.
