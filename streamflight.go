@@ -20,23 +20,17 @@ import (
 // what the others already have. Nothing the guard held back or blocked is
 // in the log. The pump's context is cancelled when the last stream has
 // gone, so no work is left running for nobody.
-type streamFlights struct {
-	mu    sync.Mutex
-	calls map[string]*streamFlight
-}
+type streamFlights struct{ group[*streamFlight] }
 
 type streamFlight struct {
-	g      *streamFlights
-	key    string
-	cancel context.CancelFunc
-	ctx    context.Context // the pump's
+	g   *streamFlights
+	key string
+	m   *member[*streamFlight] // its place in the group: context, callers
 
 	// opened is closed when the upstream stream is open, or failed to
 	// open with openErr.
 	opened  chan struct{}
 	openErr error
-
-	readers int // under g.mu
 
 	mu      sync.Mutex
 	pieces  []string      // released by the guard so far
@@ -48,44 +42,16 @@ type streamFlight struct {
 }
 
 // join adds a reader to the flight of key, starting the flight (leader
-// true) when there is none; the flight's context keeps ctx's values.
+// true) when there is none.
 func (g *streamFlights) join(ctx context.Context, key string) (f *streamFlight, leader bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if f := g.calls[key]; f != nil {
-		f.readers++
-		return f, false
-	}
-	if g.calls == nil {
-		g.calls = map[string]*streamFlight{}
-	}
-	f = &streamFlight{g: g, key: key, readers: 1, opened: make(chan struct{}), changed: make(chan struct{})}
-	f.ctx, f.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	g.calls[key] = f
-	return f, true
+	m, leader := g.group.join(ctx, key, func(m *member[*streamFlight]) *streamFlight {
+		return &streamFlight{g: g, key: key, m: m, opened: make(chan struct{}), changed: make(chan struct{})}
+	})
+	return m.call, leader
 }
 
 // leave drops a reader; the last one out cancels the shared call.
-func (f *streamFlight) leave() {
-	g := f.g
-	g.mu.Lock()
-	f.readers--
-	last := f.readers == 0
-	if last && g.calls[f.key] == f {
-		delete(g.calls, f.key)
-	}
-	g.mu.Unlock()
-	if last {
-		f.cancel()
-	}
-}
-
-// pending returns the number of streamed calls in flight.
-func (g *streamFlights) pending() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.calls)
-}
+func (f *streamFlight) leave() { f.g.leave(f.key, f.m) }
 
 func (f *streamFlight) add(piece string) {
 	f.mu.Lock()
@@ -99,11 +65,7 @@ func (f *streamFlight) add(piece string) {
 // that a turn arriving afterwards looks the cache up again (the answer is
 // stored by then) rather than join a finished call.
 func (f *streamFlight) end(a *Answer, err error) {
-	f.g.mu.Lock()
-	if f.g.calls[f.key] == f {
-		delete(f.g.calls, f.key)
-	}
-	f.g.mu.Unlock()
+	f.g.forget(f.key, f.m)
 	f.mu.Lock()
 	f.done, f.ans, f.err = true, a, err
 	close(f.changed)
@@ -143,10 +105,10 @@ func (c *Companion) joinStream(ctx context.Context, t *turn) (*Stream, error) {
 // fill, whose released pieces go to the log. The turn is recorded by
 // each reader, not here.
 func (c *Companion) pump(f *streamFlight, t *turn) {
-	defer f.cancel()
-	in := &Stream{c: c, ctx: f.ctx, t: t, release: func() {}}
+	defer f.m.cancel()
+	in := &Stream{c: c, ctx: f.m.ctx, t: t, release: func() {}}
 	in.ended.Store(true)
-	err := c.openUpstream(f.ctx, t, in)
+	err := c.openUpstream(f.m.ctx, t, in)
 	f.openErr = err
 	close(f.opened)
 	if err != nil {
