@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/companion-go/companion/cache"
@@ -24,7 +25,7 @@ type Store struct {
 	c      redis.UniversalClient
 	prefix string
 	ttl    time.Duration
-	guard
+	*guard
 }
 
 // Config configures [New]. The zero value is valid.
@@ -70,7 +71,7 @@ func New(client redis.UniversalClient, cfg Config) (*Store, error) {
 func (r *Store) Get(ctx context.Context, key string) (cache.Entry, bool, error) {
 	var get *redis.StringCmd
 	var ttl *redis.DurationCmd
-	err := r.do(ctx, func(ctx context.Context) error {
+	err := r.do(ctx, r.prefix+key, func(ctx context.Context) error {
 		_, err := r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			get = p.Get(ctx, r.prefix+key)
 			ttl = p.PTTL(ctx, r.prefix+key)
@@ -90,7 +91,7 @@ func (r *Store) Get(ctx context.Context, key string) (cache.Entry, bool, error) 
 	}
 	e, err := decodeEntry(b)
 	if err != nil {
-		_ = r.do(ctx, func(ctx context.Context) error { return r.c.Del(ctx, r.prefix+key).Err() })
+		_ = r.do(ctx, r.prefix+key, func(ctx context.Context) error { return r.c.Del(ctx, r.prefix+key).Err() })
 		return cache.Entry{}, false, fmt.Errorf("%w (key %s)", err, key)
 	}
 	if d := ttl.Val(); d > 0 {
@@ -105,57 +106,88 @@ func (r *Store) Set(ctx context.Context, key string, e cache.Entry, ttl time.Dur
 		ttl = r.ttl
 	}
 	b := encodeEntry(&e)
-	return r.do(ctx, func(ctx context.Context) error { return r.c.Set(ctx, r.prefix+key, b, ttl).Err() })
+	return r.do(ctx, r.prefix+key, func(ctx context.Context) error { return r.c.Set(ctx, r.prefix+key, b, ttl).Err() })
 }
 
 // Delete removes the entry under key.
 func (r *Store) Delete(ctx context.Context, key string) error {
-	return r.do(ctx, func(ctx context.Context) error { return r.c.Del(ctx, r.prefix+key).Err() })
+	return r.do(ctx, r.prefix+key, func(ctx context.Context) error { return r.c.Del(ctx, r.prefix+key).Err() })
 }
 
-// Available reports whether Redis is being asked (false while it is skipped
-// after a failure).
-func (r *Store) Available() bool { return !r.pause.Paused(time.Now()) }
+// Available reports whether Redis is being asked (false while it is
+// skipped after a failure; in a Cluster, while any of its masters is).
+func (r *Store) Available() bool { return !r.paused(time.Now()) }
 
 // guard cuts calls to Redis at the caller's deadline and pauses Redis
-// after a failure.
+// after a failure: the whole of it, or in a Cluster the one master that
+// failed, so that a master's failover costs the hits of its own slots
+// only.
 type guard struct {
-	pause *backoff.Pause
-	// cluster is the client when it is a Cluster's: after a failure it is
+	base, limit time.Duration
+	pause       *backoff.Pause // a single server's, or of a Cluster's keyless calls
+	// cluster is the client when it is a Cluster's. After a failure it is
 	// told to reload the cluster's layout, since go-redis otherwise keeps
 	// sending a dead master's slots to it until its next periodic reload
-	// (ClusterStateReloadInterval, 60 s by default) — a replica promoted
+	// (ClusterStateReloadInterval, 60 s by default): a replica promoted
 	// in two seconds would go unused for a minute.
 	cluster *redis.ClusterClient
+	masters sync.Map // a Cluster master's address → *backoff.Pause
 }
 
 // newGuard returns the guard of calls to client.
-func newGuard(client redis.UniversalClient, base, limit time.Duration) guard {
+func newGuard(client redis.UniversalClient, base, limit time.Duration) *guard {
 	cc, _ := client.(*redis.ClusterClient)
-	return guard{pause: &backoff.Pause{Base: base, Max: max(limit, base)}, cluster: cc}
+	limit = max(limit, base)
+	return &guard{base: base, limit: limit, pause: &backoff.Pause{Base: base, Max: limit}, cluster: cc}
 }
 
-// failed records a failed call: Redis is paused, and a Cluster's layout
-// reloaded (in the background, at most every 200 ms).
-func (r *guard) failed() {
-	r.pause.Failure(time.Now())
-	if r.cluster != nil {
-		r.cluster.ReloadState(context.Background())
+// pauseFor returns the pause that governs a call on key: in a Cluster,
+// that of the master serving key's slot as the client knows it.
+func (r *guard) pauseFor(ctx context.Context, key string) *backoff.Pause {
+	if r.cluster == nil || key == "" {
+		return r.pause
 	}
+	node, err := r.cluster.MasterForKey(ctx, key)
+	if err != nil {
+		return r.pause
+	}
+	addr := node.Options().Addr
+	if p, ok := r.masters.Load(addr); ok {
+		return p.(*backoff.Pause)
+	}
+	p, _ := r.masters.LoadOrStore(addr, &backoff.Pause{Base: r.base, Max: r.limit})
+	return p.(*backoff.Pause)
 }
 
-// do runs one call to Redis unless Redis is paused ([cache.ErrUnavailable]
-// then), and returns when the call does or when ctx ends, whichever comes
-// first: go-redis waits for its own read and write timeouts, not for the
-// context, unless the client was built with ContextTimeoutEnabled, so a
-// hung server would otherwise hold the turn for seconds. An abandoned call
-// finishes in the background within the client's timeouts.
+// paused reports whether any pause is on at now.
+func (r *guard) paused(now time.Time) bool {
+	if r.pause.Paused(now) {
+		return true
+	}
+	on := false
+	r.masters.Range(func(_, p any) bool {
+		on = p.(*backoff.Pause).Paused(now)
+		return !on
+	})
+	return on
+}
+
+// do runs one call to Redis on key ("" for none) unless Redis, or key's
+// master, is paused ([cache.ErrUnavailable] then), and returns when the
+// call does or when ctx ends, whichever comes first: go-redis waits for
+// its own read and write timeouts, not for the context, unless the
+// client was built with ContextTimeoutEnabled, so a hung server would
+// otherwise hold the turn for seconds. An abandoned call finishes in the
+// background within the client's timeouts.
 //
-// A failure, or a call still running at ctx's deadline, pauses Redis: a
-// server slower than the caller's deadline is as good as down. A caller
-// that cancels says nothing about Redis.
-func (r *guard) do(ctx context.Context, call func(context.Context) error) error {
-	if !r.pause.Admit(time.Now()) {
+// A failure, or a call still running at ctx's deadline, pauses Redis (in
+// a Cluster, key's master) and has a Cluster's client reload its layout
+// (in the background, at most every 200 ms): a server slower than the
+// caller's deadline is as good as down. A caller that cancels says
+// nothing about Redis.
+func (r *guard) do(ctx context.Context, key string, call func(context.Context) error) error {
+	pause := r.pauseFor(ctx, key)
+	if !pause.Admit(time.Now()) {
 		return cache.ErrUnavailable
 	}
 	done := make(chan error, 1)
@@ -168,13 +200,16 @@ func (r *guard) do(ctx context.Context, call func(context.Context) error) error 
 	}
 	switch {
 	case err == nil:
-		r.pause.Success()
+		pause.Success()
 		return nil
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-		r.pause.Abandon()
+		pause.Abandon()
 		return err
 	}
-	r.failed()
+	pause.Failure(time.Now())
+	if r.cluster != nil {
+		r.cluster.ReloadState(context.Background())
+	}
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 		return fmt.Errorf("cache: redis: no answer within the caller's deadline: %w", err)
 	}

@@ -44,7 +44,7 @@ type Shared struct {
 	applied   atomic.Int64
 	readErrs  atomic.Int64
 	closeOnce sync.Once
-	guard
+	*guard
 }
 
 // SharedConfig configures [NewShared]. The zero value is valid.
@@ -140,13 +140,13 @@ func (sh *Shared) Add(ctx context.Context, ns cache.Namespace, e cache.Entry, tt
 	}
 	key := sh.recordKey(r.ID)
 	b := encodeRecord(nsID, &r)
-	err = sh.do(ctx, func(ctx context.Context) error {
-		if err := sh.rc.Set(ctx, key, b, life).Err(); err != nil {
-			return err
-		}
-		return sh.rc.XAdd(ctx, &redis.XAddArgs{Stream: sh.stream, MaxLen: sh.maxLen, Approx: true,
-			Values: []any{"key", key, "origin", sh.origin}}).Err()
-	})
+	err = sh.do(ctx, key, func(ctx context.Context) error { return sh.rc.Set(ctx, key, b, life).Err() })
+	if err == nil {
+		err = sh.do(ctx, sh.stream, func(ctx context.Context) error {
+			return sh.rc.XAdd(ctx, &redis.XAddArgs{Stream: sh.stream, MaxLen: sh.maxLen, Approx: true,
+				Values: []any{"key", key, "origin", sh.origin}}).Err()
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("cache: shared semantic: %w", err)
 	}
