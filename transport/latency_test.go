@@ -9,52 +9,13 @@ package transport_test
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/companion-go/companion/companiontest"
-	"github.com/companion-go/companion/internal/netdelay"
+	"github.com/companion-go/companion/transport/internal/transporttest"
 )
-
-// tlsServer starts a companiontest server with TLS and HTTP/2.
-func tlsServer(t testing.TB, opts ...companiontest.Option) *companiontest.Server {
-	t.Helper()
-	s := companiontest.NewUnstartedServer(opts...)
-	s.HTTP.EnableHTTP2 = true
-	s.StartTLS()
-	t.Cleanup(s.Close)
-	return s
-}
-
-// rootsOf returns a TLS config that trusts s's certificate.
-func rootsOf(s *companiontest.Server) *tls.Config {
-	pool := x509.NewCertPool()
-	pool.AddCert(s.HTTP.Certificate())
-	return &tls.Config{RootCAs: pool}
-}
-
-// hostPort returns the host:port of a URL like https://127.0.0.1:1234/v1.
-func hostPort(u string) string {
-	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
-	host, _, _ := strings.Cut(u, "/")
-	return host
-}
-
-// latencyProxy starts a TCP proxy on a random loopback port in front of
-// upstream (host:port), adding rtt/2 of latency in each direction, and
-// returns its address.
-func latencyProxy(t testing.TB, upstream string, rtt time.Duration) string {
-	t.Helper()
-	p, err := netdelay.TCP(upstream, rtt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p.Addr
-}
 
 // rig is a TLS + HTTP/2 companiontest server behind a latency proxy of
 // rtt: URL reaches it through the proxy.
@@ -97,3 +58,11 @@ func drainClose(resp *http.Response) {
 	}
 	resp.Body.Close()
 }
+
+// The helpers shared with the transport/http3 module's tests.
+var (
+	tlsServer    = transporttest.TLSServer
+	rootsOf      = transporttest.RootsOf
+	hostPort     = transporttest.HostPort
+	latencyProxy = transporttest.LatencyProxy
+)

@@ -12,26 +12,15 @@ import (
 	"time"
 
 	"github.com/companion-go/companion/internal/leak"
+	"github.com/companion-go/companion/transport/internal/transporttest"
 
 	"github.com/companion-go/companion/companiontest"
 	"github.com/companion-go/companion/transport"
 )
 
-func TestMain(m *testing.M) {
-	// companiontest loads its tokenizer on the first chat request (a
-	// second under the race detector): do it before any test times one.
-	s := companiontest.NewServer()
-	resp, err := http.Post(s.URL+"/chat/completions", "application/json", strings.NewReader(chatBody))
-	if err == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
-	s.Close()
-	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-	leak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { transporttest.Main(m) }
 
-const chatBody = `{"model":"gpt-4.1-mini","messages":[{"role":"user","content":"What is 2+2?"}]}`
+const chatBody = transporttest.ChatBody
 
 // newT builds a Transport and closes it at the end of the test.
 func newT(t testing.TB, opts ...transport.Option) *transport.Transport {

@@ -9,7 +9,6 @@ package http3_test
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
@@ -21,27 +20,11 @@ import (
 	qhttp3 "github.com/quic-go/quic-go/http3"
 
 	"github.com/companion-go/companion/companiontest"
-	"github.com/companion-go/companion/internal/leak"
 	"github.com/companion-go/companion/internal/netdelay"
 	"github.com/companion-go/companion/transport"
 	"github.com/companion-go/companion/transport/http3"
+	"github.com/companion-go/companion/transport/internal/transporttest"
 )
-
-func TestMain(m *testing.M) {
-	// companiontest loads its tokenizer on the first chat request (a
-	// second under the race detector): do it before any test times one.
-	s := companiontest.NewServer()
-	resp, err := http.Post(s.URL+"/chat/completions", "application/json", strings.NewReader(chatBody))
-	if err == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
-	s.Close()
-	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-	leak.VerifyTestMain(m)
-}
-
-const chatBody = `{"model":"gpt-4.1-mini","messages":[{"role":"user","content":"What is 2+2?"}]}`
 
 // newT builds a Transport with HTTP/3 configured by cfg (and opts), and
 // closes it at the end of the test.
@@ -93,30 +76,6 @@ func timed(f func()) time.Duration {
 	start := time.Now()
 	f()
 	return time.Since(start)
-}
-
-// tlsServer starts a companiontest server with TLS and HTTP/2.
-func tlsServer(t testing.TB) *companiontest.Server {
-	t.Helper()
-	s := companiontest.NewUnstartedServer()
-	s.HTTP.EnableHTTP2 = true
-	s.StartTLS()
-	t.Cleanup(s.Close)
-	return s
-}
-
-// rootsOf returns a TLS config that trusts s's certificate.
-func rootsOf(s *companiontest.Server) *tls.Config {
-	pool := x509.NewCertPool()
-	pool.AddCert(s.HTTP.Certificate())
-	return &tls.Config{RootCAs: pool}
-}
-
-// hostPort returns the host:port of a URL like https://127.0.0.1:1234/v1.
-func hostPort(u string) string {
-	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
-	host, _, _ := strings.Cut(u, "/")
-	return host
 }
 
 // h3Server serves s's API over HTTP/3 with quic-go on UDP addr, with
@@ -244,3 +203,14 @@ func waitFor(d time.Duration, cond func() bool) bool {
 	}
 	return true
 }
+
+func TestMain(m *testing.M) { transporttest.Main(m) }
+
+const chatBody = transporttest.ChatBody
+
+// The helpers shared with package transport's tests.
+var (
+	tlsServer = transporttest.TLSServer
+	rootsOf   = transporttest.RootsOf
+	hostPort  = transporttest.HostPort
+)
