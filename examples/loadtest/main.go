@@ -127,6 +127,7 @@ type config struct {
 	faultRate             float64
 	quick                 bool
 	latency, burstLat     companiontest.Latency
+	replicas              int
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -138,7 +139,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.concurrency, "concurrency", 100, "turns in flight at once per client (a closed loop), and Companion's concurrency limit")
 	fs.DurationVar(&c.rttFar, "rtt-far", 180*time.Millisecond, "round trip to the far endpoint")
 	fs.DurationVar(&c.rttNear, "rtt-near", 28*time.Millisecond, "round trip to the near endpoint")
-	fs.StringVar(&c.scenario, "scenario", "all", "compare, burst, all (compare and burst) or faults")
+	fs.StringVar(&c.scenario, "scenario", "all", "compare, burst, all (compare and burst), faults or replicas")
+	fs.IntVar(&c.replicas, "replicas", 4, "replicas scenario: Companions sharing one Redis Cluster")
 	fs.Float64Var(&c.faultRate, "fault-rate", 0.2, "faults scenario: share of chat requests faulted, in 8 equal kinds")
 	fs.IntVar(&c.faultTurns, "fault-turns", 2000, "faults scenario: turns")
 	fs.IntVar(&c.faultConc, "fault-concurrency", 50, "faults scenario: turns at once")
@@ -172,8 +174,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-turns, -concurrency, -burst-turns and -burst-limit must be positive")
 	case c.rttFar < 0 || c.rttNear < 0:
 		return nil, errors.New("round trips must not be negative")
-	case c.scenario != "compare" && c.scenario != "burst" && c.scenario != "all" && c.scenario != "faults":
-		return nil, fmt.Errorf("-scenario %q: want compare, burst, all or faults", c.scenario)
+	case c.scenario != "compare" && c.scenario != "burst" && c.scenario != "all" && c.scenario != "faults" && c.scenario != "replicas":
+		return nil, fmt.Errorf("-scenario %q: want compare, burst, all, faults or replicas", c.scenario)
 	case c.faultRate < 0 || c.faultRate >= 1 || c.faultTurns <= 0 || c.faultConc <= 0:
 		return nil, errors.New("-fault-rate must be in [0, 1), -fault-turns and -fault-concurrency positive")
 	}
@@ -193,6 +195,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.scenario == "faults" {
 		return faultsScenario(ctx, cfg, w, stdout)
+	}
+	if cfg.scenario == "replicas" {
+		return replicasScenario(ctx, cfg, w, stdout)
 	}
 	fmt.Fprintf(stdout, "traffic (seed %d): %v\n\n", cfg.seed, w.mix())
 	if cfg.scenario != "burst" {
