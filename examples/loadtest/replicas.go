@@ -100,14 +100,15 @@ type replicaRun struct {
 	hot                 int
 	hits, semantic      int
 	upstream, errs, bad int
+	calls               int     // chat requests the upstream received during the traffic
 	cost                float64 // turns and prewarming
 }
 
 // runReplicas prewarms through every replica in turn, waits until every
 // semantic index holds the prewarmed answers, and replays w dealing
 // turns round robin.
-func runReplicas(ctx context.Context, cfg *config, w *workload, rc redis.UniversalClient, prefix, baseURL string, n int) (*replicaRun, error) {
-	rs, err := newReplicaSet(ctx, n, rc, prefix, baseURL, cfg.model, max(cfg.concurrency/n, 1))
+func runReplicas(ctx context.Context, cfg *config, w *workload, rc redis.UniversalClient, prefix string, srv *companiontest.Server, n int) (*replicaRun, error) {
+	rs, err := newReplicaSet(ctx, n, rc, prefix, srv.URL, cfg.model, max(cfg.concurrency/n, 1))
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +133,7 @@ func runReplicas(ctx context.Context, cfg *config, w *workload, rc redis.Univers
 		}
 	}
 	var next atomic.Int64
+	calls := srv.RequestCount("/v1/chat/completions")
 	run.st = replay(ctx, w, cfg.concurrency, func(ctx context.Context, t *turn) (result, error) {
 		c := rs.cs[int(next.Add(1)-1)%n]
 		a, err := c.Ask(ctx, t.q)
@@ -141,6 +143,7 @@ func runReplicas(ctx context.Context, cfg *config, w *workload, rc redis.Univers
 		return result{text: a.Text, source: a.Source.String(), promptTokens: a.Usage.PromptTokens,
 			completionTokens: a.Usage.CompletionTokens, cost: a.Cost}, nil
 	}, func(s string) string { return s })
+	run.calls = srv.RequestCount("/v1/chat/completions") - calls
 	for _, r := range run.st.results {
 		switch {
 		case r.err != nil:
@@ -316,11 +319,11 @@ func replicasScenario(ctx context.Context, cfg *config, w *workload, stdout io.W
 
 	fmt.Fprintf(stdout, "replicas: %d turns (seed %d, %d at once in all), on a Redis Cluster of 3 masters and 3 replicas on loopback; yesterday's log %d turns (seed %d)\n\n",
 		len(w.turns), cfg.seed, cfg.concurrency, cfg.logTurns, cfg.seed+1)
-	one, err := runReplicas(ctx, cfg, w, rc, "one:", srv.URL, 1)
+	one, err := runReplicas(ctx, cfg, w, rc, "one:", srv, 1)
 	if err != nil {
 		return err
 	}
-	many, err := runReplicas(ctx, cfg, w, rc, "many:", srv.URL, cfg.replicas)
+	many, err := runReplicas(ctx, cfg, w, rc, "many:", srv, cfg.replicas)
 	if err != nil {
 		return err
 	}
@@ -335,7 +338,8 @@ func replicasScenario(ctx context.Context, cfg *config, w *workload, stdout io.W
 	fmt.Fprintf(stdout, "| | 1 process | %d replicas sharing Redis |\n|---|---:|---:|\n", cfg.replicas)
 	fmt.Fprintf(stdout, "| cache hit ratio | %.1f %% | %.1f %% (%+.1f points) |\n", hr(one), hr(many), hr(many)-hr(one))
 	fmt.Fprintf(stdout, "| of which semantic | %d | %d |\n", one.semantic, many.semantic)
-	fmt.Fprintf(stdout, "| model calls of the turns | %d | %d |\n", one.upstream, many.upstream)
+	fmt.Fprintf(stdout, "| turns answered upstream | %d | %d |\n", one.upstream, many.upstream)
+	fmt.Fprintf(stdout, "| model calls (identical concurrent misses share one within a process) | %d | %d |\n", one.calls, many.calls)
 	fmt.Fprintf(stdout, "| errors, wrong answers | %d, %d | %d, %d |\n", one.errs, one.bad, many.errs, many.bad)
 	fmt.Fprintf(stdout, "| prewarming (%d hot questions, per replica) | %s | %s |\n", one.hot, paid(one), paid(many))
 	fmt.Fprintf(stdout, "| cost, turns and prewarming | $%.4f | $%.4f (%+.1f %%) |\n", one.cost, many.cost, 100*(many.cost/max(one.cost, 1e-9)-1))
