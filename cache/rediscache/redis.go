@@ -18,7 +18,7 @@ import (
 // [redis.UniversalClient].
 //
 // When Redis fails, the store stops asking it for a while (Backoff, doubling up
-// to MaxBackoff) and answers [ErrUnavailable] at once, so a Redis outage
+// to MaxBackoff) and answers [cache.ErrUnavailable] at once, so a Redis outage
 // costs the turns nothing but their cache hits; after the pause one request
 // probes it again.
 type Store struct {
@@ -38,7 +38,7 @@ type Config struct {
 	// Backoff is how long Redis is skipped after a failure; it doubles
 	// with each failed probe up to MaxBackoff. Defaults 250 ms and 5 s.
 	Backoff    time.Duration
-	MaxBackoff time.Duration
+	MaxBackoff time.Duration // the longest pause: the doubling stops there
 }
 
 // New returns a Redis exact tier on client. Give the client short

@@ -61,7 +61,7 @@ type SharedConfig struct {
 	// Backoff is how long Add skips Redis after a failure; it doubles
 	// with each failed probe up to MaxBackoff. Defaults 250 ms and 5 s.
 	Backoff    time.Duration
-	MaxBackoff time.Duration
+	MaxBackoff time.Duration // the longest pause: the doubling stops there
 }
 
 // NewShared loads the records Redis holds into s and starts following the

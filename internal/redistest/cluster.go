@@ -388,21 +388,46 @@ func clusterPort() (int, error) {
 // simple or bulk string, or an integer in decimal. An error reply is
 // returned as an error. It is for tests' setup and checks, not a client.
 func Do(addr string, args ...string) (string, error) {
-	conn, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
+	replies, err := Pipeline(addr, args)
 	if err != nil {
 		return "", err
 	}
+	return replies[0], nil
+}
+
+// Pipeline sends commands to the Redis at addr on one connection, in
+// order, and returns their replies as Do does; the first error reply ends
+// it. One connection matters for commands about the client's own earlier
+// writes, such as WAIT.
+func Pipeline(addr string, cmds ...[]string) ([]string, error) {
+	conn, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
 	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := io.WriteString(conn, b.String()); err != nil {
-		return "", err
-	}
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	r := bufio.NewReader(conn)
+	var out []string
+	for _, args := range cmds {
+		var b strings.Builder
+		fmt.Fprintf(&b, "*%d\r\n", len(args))
+		for _, a := range args {
+			fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+		}
+		if _, err := io.WriteString(conn, b.String()); err != nil {
+			return out, err
+		}
+		reply, err := readReply(r)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, reply)
+	}
+	return out, nil
+}
+
+// readReply reads one reply: a simple or bulk string, or an integer.
+func readReply(r *bufio.Reader) (string, error) {
 	line, err := r.ReadString('\n')
 	if err != nil {
 		return "", err

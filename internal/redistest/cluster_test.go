@@ -19,8 +19,10 @@ func TestCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Do(m, "SET", "some-key", "v"); err != nil {
-		t.Fatalf("SET on the key's master: %v", err)
+	// Replication is asynchronous: WAIT until the replica has the write,
+	// or the failover may lose it.
+	if r, err := Pipeline(m, []string{"SET", "some-key", "v"}, []string{"WAIT", "1", "5000"}); err != nil || r[1] != "1" {
+		t.Fatalf("SET on the key's master and WAIT for its replica: %v, %v", r, err)
 	}
 	start = time.Now()
 	if err := c.Kill(m); err != nil {
