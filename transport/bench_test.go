@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/companion-go/companion/transport"
+	"github.com/companion-go/companion/transport/internal/transporttest"
 )
 
 // BenchmarkLatency measures the latency of one request (GET /v1/models on
@@ -101,19 +101,5 @@ func benchLatency(b *testing.B, rtt time.Duration, conc int, kind string) {
 	report(b, all, rtt)
 }
 
-func report(b *testing.B, all []time.Duration, rtt time.Duration) {
-	if len(all) == 0 {
-		return
-	}
-	var sum time.Duration
-	for _, d := range all {
-		sum += d
-	}
-	mean := sum / time.Duration(len(all))
-	slices.Sort(all)
-	b.ReportMetric(float64(mean)/1e6, "ms/req")
-	b.ReportMetric(float64(all[len(all)*99/100])/1e6, "p99-ms")
-	if rtt > 0 {
-		b.ReportMetric(float64(mean)/float64(rtt), "xRTT")
-	}
-}
+// report is transporttest.Report: mean, p99 and mean/RTT of a run.
+var report = transporttest.Report

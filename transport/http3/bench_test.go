@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/companion-go/companion/transport"
 	"github.com/companion-go/companion/transport/http3"
+	"github.com/companion-go/companion/transport/internal/transporttest"
 )
 
 // BenchmarkFirstRequest measures the first request of a new Transport
@@ -147,19 +147,5 @@ func benchLatency(b *testing.B, rtt time.Duration, conc int) {
 	report(b, all, rtt)
 }
 
-func report(b *testing.B, all []time.Duration, rtt time.Duration) {
-	if len(all) == 0 {
-		return
-	}
-	var sum time.Duration
-	for _, d := range all {
-		sum += d
-	}
-	mean := sum / time.Duration(len(all))
-	slices.Sort(all)
-	b.ReportMetric(float64(mean)/1e6, "ms/req")
-	b.ReportMetric(float64(all[len(all)*99/100])/1e6, "p99-ms")
-	if rtt > 0 {
-		b.ReportMetric(float64(mean)/float64(rtt), "xRTT")
-	}
-}
+// report is transporttest.Report: mean, p99 and mean/RTT of a run.
+var report = transporttest.Report

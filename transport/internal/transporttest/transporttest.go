@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,4 +74,23 @@ func LatencyProxy(t testing.TB, upstream string, rtt time.Duration) string {
 	}
 	t.Cleanup(func() { p.Close() })
 	return p.Addr
+}
+
+// Report reports a latency benchmark's requests: their mean (ms/req), p99
+// (p99-ms) and, with rtt, the mean in round trips (xRTT).
+func Report(b *testing.B, all []time.Duration, rtt time.Duration) {
+	if len(all) == 0 {
+		return
+	}
+	var sum time.Duration
+	for _, d := range all {
+		sum += d
+	}
+	mean := sum / time.Duration(len(all))
+	slices.Sort(all)
+	b.ReportMetric(float64(mean)/1e6, "ms/req")
+	b.ReportMetric(float64(all[len(all)*99/100])/1e6, "p99-ms")
+	if rtt > 0 {
+		b.ReportMetric(float64(mean)/float64(rtt), "xRTT")
+	}
 }
