@@ -10,8 +10,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/companion-go/companion/internal/backoff"
-
 	openai "github.com/sashabaranov/go-openai"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -168,31 +166,9 @@ func (c *Companion) openUpstream(ctx context.Context, t *turn, s *Stream) error 
 }
 
 // reopen makes upstream attempts until one opens, after failed (nil for
-// the first attempt): each further attempt waits as the retry policy says
-// and gives up with the policy's verdict.
+// the first attempt), as the retry policy says.
 func (s *Stream) reopen(failed error) error {
-	c := s.c
-	for {
-		if failed != nil {
-			wait, err := c.retry.next(s.ctx, s.attempts, failed)
-			if err != nil {
-				if retriedKind(err) && s.attempts < c.retry.p.MaxAttempts {
-					c.tel.retry(s.ctx, err, true)
-				}
-				return err
-			}
-			c.tel.retry(s.ctx, failed, false)
-			if err := backoff.Sleep(s.ctx, wait); err != nil {
-				return err
-			}
-		}
-		s.attempts++
-		err := c.openAttempt(s.ctx, s.t, s)
-		if err == nil {
-			return nil
-		}
-		failed = err
-	}
+	return s.c.retrying(s.ctx, &s.attempts, failed, func() error { return s.c.openAttempt(s.ctx, s.t, s) })
 }
 
 // openAttempt is one attempt at opening the upstream stream: a limiter

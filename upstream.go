@@ -2,6 +2,7 @@ package companion
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/companion-go/companion/internal/backoff"
@@ -19,22 +20,41 @@ func (c *Companion) complete(ctx context.Context, t *turn) (openai.ChatCompletio
 	c.retry.begin()
 	start, queued := time.Now(), t.t.Queue
 	defer func() { t.t.Upstream = time.Since(start) - (t.t.Queue - queued) }()
-	for attempt := 1; ; attempt++ {
-		resp, err := c.attempt(ctx, t)
-		if err == nil {
-			t.attempts = attempt
-			return resp, nil
-		}
-		wait, err := c.retry.next(ctx, attempt, err)
-		if err != nil {
-			if attempt < c.retry.p.MaxAttempts && retriedKind(err) {
-				c.tel.retry(ctx, err, true)
+	var resp openai.ChatCompletionResponse
+	err := c.retrying(ctx, &t.attempts, nil, func() error {
+		var err error
+		resp, err = c.attempt(ctx, t)
+		return err
+	})
+	if err != nil {
+		return openai.ChatCompletionResponse{}, err
+	}
+	return resp, nil
+}
+
+// retrying runs try until it succeeds or the [RetryPolicy] gives up,
+// waiting between attempts as the policy says and counting them in *n;
+// failed, when not nil, is the failure of an attempt already made (a
+// stream that broke). It returns nil or the error the turn fails with.
+// Every upstream attempt of every path goes through it.
+func (c *Companion) retrying(ctx context.Context, n *int, failed error, try func() error) error {
+	for {
+		if failed != nil {
+			wait, err := c.retry.next(ctx, *n, failed)
+			if err != nil {
+				if *n < c.retry.p.MaxAttempts && retriedKind(err) {
+					c.tel.retry(ctx, err, true) // the budget or the deadline said no
+				}
+				return err
 			}
-			return openai.ChatCompletionResponse{}, err
+			c.tel.retry(ctx, failed, false)
+			if err := backoff.Sleep(ctx, wait); err != nil {
+				return err
+			}
 		}
-		c.tel.retry(ctx, err, false)
-		if err := backoff.Sleep(ctx, wait); err != nil {
-			return openai.ChatCompletionResponse{}, err
+		*n++
+		if failed = try(); failed == nil {
+			return nil
 		}
 	}
 }
@@ -63,6 +83,6 @@ func (c *Companion) attempt(ctx context.Context, t *turn) (openai.ChatCompletion
 // retriedKind reports whether err is a failure a retry could have fixed,
 // so that a turn that gave up on one counts as a refused retry.
 func retriedKind(err error) bool {
-	ue, ok := err.(*UpstreamError)
-	return ok && retryable(ue)
+	var ue *UpstreamError
+	return errors.As(err, &ue) && retryable(ue)
 }

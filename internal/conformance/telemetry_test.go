@@ -207,3 +207,40 @@ func BenchmarkTelemetry(b *testing.B) {
 		})
 	}
 }
+
+// TestTelemetryTurnRetries: a turn-level retry is counted under the error
+// type of the attempt that failed.
+func TestTelemetryTurnRetries(t *testing.T) {
+	ctx := context.Background()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(ctx)
+	c, _ := newTest(t, []companiontest.Option{companiontest.WithFaults(companiontest.Fault{Kind: companiontest.FaultMalformedJSON, Count: 1, Path: "/v1/chat/completions"})},
+		companion.WithMeterProvider(mp), companion.WithRetry(companion.RetryPolicy{MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}))
+	if _, err := c.Ask(ctx, companion.Question{Text: "What is density?"}); err != nil {
+		t.Fatal(err)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "companion.turn.retries" {
+				continue
+			}
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			if !ok || len(sum.DataPoints) != 1 {
+				t.Fatalf("retries %+v, want one series", m.Data)
+			}
+			dp := sum.DataPoints[0]
+			et, _ := dp.Attributes.Value("error.type")
+			res, _ := dp.Attributes.Value("result")
+			if dp.Value != 1 || et.AsString() != "malformed_response" || res.AsString() != "retried" {
+				t.Errorf("retries = %d {error.type=%q result=%q}, want 1 {malformed_response retried}", dp.Value, et.AsString(), res.AsString())
+			}
+			return
+		}
+	}
+	t.Fatal("no companion.turn.retries metric")
+}
