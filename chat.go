@@ -45,12 +45,7 @@ func (c *Companion) CreateChatCompletion(ctx context.Context, req openai.ChatCom
 			if err != nil {
 				return nil, err
 			}
-			h := resp.Header().Clone()
-			if h == nil {
-				h = http.Header{}
-			}
-			h.Set(sourceHeader, SourceUpstream.String())
-			resp.SetHeader(h)
+			resp.SetHeader(withSource(resp.Header(), SourceUpstream))
 			a := &Answer{Source: SourceUpstream, Model: resp.Model, Usage: usageOf(resp.Usage)}
 			c.price(a)
 			a.Timings.Total = time.Since(t.start)
@@ -108,14 +103,12 @@ func (c *Companion) CreateChatCompletionStream(ctx context.Context, req openai.C
 	}
 	// go-openai's stream type can only be made by its client, so a client
 	// whose transport is the Stream itself re-encodes it as SSE.
-	b := &bridgeBody{s: s, model: t.req.Model, includeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage, header: http.Header{}}
+	b := &bridgeBody{s: s, model: t.req.Model, includeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage}
+	var upstream http.Header
 	if s.chunkMode() {
-		b.header = s.src.(*upstreamSource).s.Header().Clone()
-		if b.header == nil {
-			b.header = http.Header{}
-		}
+		upstream = s.src.(*upstreamSource).s.Header()
 	}
-	b.header.Set(sourceHeader, s.Source().String())
+	b.header = withSource(upstream, s.Source())
 	bctx := context.WithValue(ctx, bridgeKey{}, b)
 	breq := openai.ChatCompletionRequest{Model: t.req.Model, Messages: []openai.ChatCompletionMessage{{Role: RoleUser, Content: "-"}}}
 	out, err := c.bridge.CreateChatCompletionStream(bctx, breq)
@@ -196,12 +189,7 @@ func completionResponse(t *turn, a *Answer) openai.ChatCompletionResponse {
 		r := *a.resp
 		r.Choices = slices.Clone(r.Choices)
 		r.Choices[0].Message.Content = a.Text
-		h := r.Header().Clone()
-		if h == nil {
-			h = http.Header{}
-		}
-		h.Set(sourceHeader, a.Source.String())
-		r.SetHeader(h)
+		r.SetHeader(withSource(r.Header(), a.Source))
 		return r
 	}
 	r := openai.ChatCompletionResponse{
@@ -216,8 +204,19 @@ func completionResponse(t *turn, a *Answer) openai.ChatCompletionResponse {
 		}},
 		Usage: zeroUsage(),
 	}
-	r.SetHeader(http.Header{sourceHeader: {a.Source.String()}})
+	r.SetHeader(withSource(nil, a.Source))
 	return r
+}
+
+// withSource returns a copy of the upstream's headers h (nil for none)
+// with [sourceHeader] set to src.
+func withSource(h http.Header, src Source) http.Header {
+	h = h.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set(sourceHeader, src.String())
+	return h
 }
 
 // sourceHeader names the answer's source (upstream, exact, semantic,
@@ -233,8 +232,12 @@ func zeroUsage() openai.Usage {
 
 // hitID is the response ID of a cached answer: the same for every replay
 // of the same answer, shaped like the API's (chatcmpl- and 29 characters).
-func hitID(a *Answer) string {
-	h := sha256.Sum256([]byte(a.Model + "\x00" + a.Text))
+func hitID(a *Answer) string { return stableID(a.Model + "\x00" + a.Text) }
+
+// stableID is a response ID derived from key: shaped like the API's
+// (chatcmpl- and 29 characters), the same for the same key.
+func stableID(key string) string {
+	h := sha256.Sum256([]byte(key))
 	return "chatcmpl-" + hex.EncodeToString(h[:])[:29]
 }
 
@@ -352,10 +355,13 @@ func (b *bridgeBody) replay() {
 func (b *bridgeBody) replayID() string {
 	if b.id == "" {
 		if h := b.s.hit; h != nil {
-			b.id = hitID(&Answer{Model: h.Model, Text: h.Text})
+			m := h.Model
+			if m == "" {
+				m = b.s.t.q.Model // as CreateChatCompletion's hit names it
+			}
+			b.id = hitID(&Answer{Model: m, Text: h.Text})
 		} else {
-			sum := sha256.Sum256([]byte(questionKey(&b.s.t.q)))
-			b.id = "chatcmpl-" + hex.EncodeToString(sum[:])[:29]
+			b.id = stableID(questionKey(&b.s.t.q))
 		}
 	}
 	return b.id
