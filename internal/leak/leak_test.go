@@ -82,3 +82,17 @@ func ExampleCheck() {
 	fmt.Println("no goroutine left:", !t.Failed())
 	// Output: no goroutine left: true
 }
+
+// FuzzParse: any text is parsed without a panic, and what parses has a
+// goroutine header.
+func FuzzParse(f *testing.F) {
+	f.Add("goroutine 7 [chan receive, 2 minutes]:\npkg.fn(0x1)\n\t/f.go:12 +0x34\ncreated by pkg.other in goroutine 1")
+	f.Add("goroutine 1 [running]:\n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, entry string) {
+		g, ok := parse(entry)
+		if ok && !strings.HasPrefix(g.id, "goroutine ") {
+			t.Fatalf("parsed %q as %+v", entry, g)
+		}
+	})
+}
