@@ -12,7 +12,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/companion-go/companion/companiontest"
 	"github.com/companion-go/companion/internal/leak"
 	"github.com/companion-go/companion/transport"
+	"github.com/companion-go/companion/transport/internal/transporttest"
 )
 
 // fakeH3 is a transport.HTTP3 whose dials are dial.
@@ -98,13 +98,6 @@ func post(t *testing.T, c *http.Client, base string) int {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	return resp.ProtoMajor
-}
-
-// timed runs f and returns how long it took.
-func timed(f func()) time.Duration {
-	start := time.Now()
-	f()
-	return time.Since(start)
 }
 
 func TestHTTP3RaceUDPBlocked(t *testing.T) {
@@ -296,13 +289,7 @@ func TestHTTP3CancelStopsRacingDials(t *testing.T) {
 	}
 	defer tr.Close()
 	snap := leak.Take()
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+"/v1/chat/completions", strings.NewReader(chatBody))
-	var rerr error
-	if d := timed(func() { _, rerr = tr.RoundTrip(req) }); !errors.Is(rerr, context.DeadlineExceeded) || d > 2*time.Second {
-		t.Fatalf("RoundTrip: %v after %v; want the context's deadline, at once", rerr, d)
-	}
+	transporttest.DeadlineRoundTrip(t, tr, "https://"+addr+"/v1/chat/completions")
 	select {
 	case <-cancelled:
 	case <-time.After(2 * time.Second):
@@ -338,3 +325,6 @@ func TestHTTP3OptionsValidated(t *testing.T) {
 		t.Errorf("Validate of a good race: %v", err)
 	}
 }
+
+// timed is transporttest.Timed.
+var timed = transporttest.Timed

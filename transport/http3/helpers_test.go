@@ -71,13 +71,6 @@ func get(t testing.TB, c *http.Client, url string) (int, int) {
 	return resp.StatusCode, resp.ProtoMajor
 }
 
-// timed runs f and returns how long it took.
-func timed(f func()) time.Duration {
-	start := time.Now()
-	f()
-	return time.Since(start)
-}
-
 // h3Server serves s's API over HTTP/3 with quic-go on UDP addr, with
 // 0-RTT allowed and room for 1000 concurrent streams.
 func h3Server(t testing.TB, s *companiontest.Server, addr string) {
@@ -214,3 +207,6 @@ var (
 	rootsOf   = transporttest.RootsOf
 	hostPort  = transporttest.HostPort
 )
+
+// timed is transporttest.Timed.
+var timed = transporttest.Timed

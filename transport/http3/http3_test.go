@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/companion-go/companion/internal/netdelay"
 	"github.com/companion-go/companion/transport"
 	"github.com/companion-go/companion/transport/http3"
+	"github.com/companion-go/companion/transport/internal/transporttest"
 )
 
 func TestHTTP3Resumption(t *testing.T) {
@@ -101,13 +101,7 @@ func TestCancelStopsRacingDials(t *testing.T) {
 	}
 	defer tr.Close()
 	snap := leak.Take()
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+tcp+"/v1/chat/completions", strings.NewReader(chatBody))
-	var rerr error
-	if d := timed(func() { _, rerr = tr.RoundTrip(req) }); !errors.Is(rerr, context.DeadlineExceeded) || d > 2*time.Second {
-		t.Fatalf("RoundTrip: %v after %v; want the context's deadline, at once", rerr, d)
-	}
+	transporttest.DeadlineRoundTrip(t, tr, "https://"+tcp+"/v1/chat/completions")
 	// No goroutine of either dial is left, before Close.
 	leak.Check(t, snap)
 	if st := tr.Stats(); st.H3Races != 1 || st.H3Dials != 1 || st.H3DialErrors != 0 {

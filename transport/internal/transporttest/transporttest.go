@@ -6,8 +6,10 @@
 package transporttest
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -92,5 +94,26 @@ func Report(b *testing.B, all []time.Duration, rtt time.Duration) {
 	b.ReportMetric(float64(all[len(all)*99/100])/1e6, "p99-ms")
 	if rtt > 0 {
 		b.ReportMetric(float64(mean)/float64(rtt), "xRTT")
+	}
+}
+
+// Timed runs f and returns how long it took.
+func Timed(f func()) time.Duration {
+	start := time.Now()
+	f()
+	return time.Since(start)
+}
+
+// DeadlineRoundTrip sends a chat request to url through rt under a
+// 100 ms deadline and fails the test unless it returns the deadline's
+// error at once (within 2 s, whatever dials were still running).
+func DeadlineRoundTrip(t testing.TB, rt http.RoundTripper, url string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(ChatBody))
+	var err error
+	if d := Timed(func() { _, err = rt.RoundTrip(req) }); !errors.Is(err, context.DeadlineExceeded) || d > 2*time.Second {
+		t.Fatalf("RoundTrip: %v after %v; want the context's deadline, at once", err, d)
 	}
 }
