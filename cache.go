@@ -92,8 +92,8 @@ type CacheStats struct {
 	ExactHits int64 // served by the exact tier (including prewarmed)
 	Prewarmed int64 // of ExactHits, answers precomputed ahead of time
 	Semantic  int64 // served by the semantic tier
-	// Rejections counts semantic candidates similar enough but refused by
-	// a guard (numbers, units, formulas, negation, contrast terms), when
+	// Rejections counts semantic candidates similar enough but refused
+	// (a difference the rules could not explain, the verifier's no), when
 	// the semantic tier reports them.
 	Rejections  int64
 	Misses      int64 // turns the cache could not serve

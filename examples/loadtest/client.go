@@ -31,13 +31,15 @@ type tuned struct {
 	words  *moderation.Pipeline // the word lists alone, for the answer check
 }
 
-func newTuned(ctx context.Context, u *upstream, model string, limit int) (*tuned, error) {
+// newTuned builds the tuned client; sem are the semantic tier's options
+// (a verifier, for one).
+func newTuned(ctx context.Context, u *upstream, model string, limit int, sem ...semantic.SemanticOption) (*tuned, error) {
 	t := &tuned{}
 	var err error
 	if t.mem, err = cache.NewMemory(cache.MemoryConfig{MaxBytes: 64 << 20}); err != nil {
 		return nil, err
 	}
-	if t.sem, err = semantic.NewSemantic(); err != nil {
+	if t.sem, err = semantic.NewSemantic(sem...); err != nil {
 		t.mem.Close()
 		return nil, err
 	}

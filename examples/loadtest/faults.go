@@ -56,8 +56,11 @@ func faultTraffic(w *workload, n, distinct int, seed uint64) []companion.Questio
 	var pool []string
 	seen := map[string]bool{}
 	for _, t := range w.turns {
-		if !seen[t.q.Text] {
-			seen[t.q.Text] = true
+		// One spelling per exact-cache key: the check below wants the
+		// answer to the very text asked, and the exact tier serves one
+		// spelling's answer to every spelling of its key.
+		if k := cache.Normalize(t.q.Text); !seen[k] {
+			seen[k] = true
 			pool = append(pool, t.q.Text)
 		}
 	}

@@ -36,8 +36,8 @@
 // model: 1.2 s to the first token plus 0.4 ms per prompt token, then
 // -decode (4 ms) per output token, which puts the baseline's whole turn
 // at about the article's 3.2 s (the article's figure leaves little room
-// for decoding). Its network sits in two in-process Toxiproxy
-// latency proxies in front of it: the far endpoint (-rtt-far, 180 ms)
+// for decoding). Its network sits in two in-process latency proxies
+// (internal/netdelay) in front of it: the far endpoint (-rtt-far, 180 ms)
 // and the near one (-rtt-near, 28 ms), as in the article.
 //
 // # The clients
@@ -128,6 +128,10 @@ type config struct {
 	quick                 bool
 	latency, burstLat     companiontest.Latency
 	replicas              int
+	restyle               float64
+	verifier              string
+	judgeError            float64
+	judgeDelay            time.Duration
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -139,7 +143,11 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.concurrency, "concurrency", 100, "turns in flight at once per client (a closed loop), and Companion's concurrency limit")
 	fs.DurationVar(&c.rttFar, "rtt-far", 180*time.Millisecond, "round trip to the far endpoint")
 	fs.DurationVar(&c.rttNear, "rtt-near", 28*time.Millisecond, "round trip to the near endpoint")
-	fs.StringVar(&c.scenario, "scenario", "all", "compare, burst, all (compare and burst), faults or replicas")
+	fs.StringVar(&c.scenario, "scenario", "all", "compare, burst, all (compare and burst), tiers, faults or replicas")
+	fs.Float64Var(&c.restyle, "restyle", 0.5, "share of curriculum turns a student writes in a style of their own (testdata/styles.txt)")
+	fs.StringVar(&c.verifier, "verifier", "none", "the semantic tier's verifier: none (the rules alone) or judge (a simulated judge that knows the topics)")
+	fs.Float64Var(&c.judgeError, "judge-error", 0, "judge: share of pairs the simulated judge answers wrongly, in [0, 0.5)")
+	fs.DurationVar(&c.judgeDelay, "judge-delay", 300*time.Millisecond, "judge: time one judgement takes, a small model's round trip")
 	fs.IntVar(&c.replicas, "replicas", 4, "replicas scenario: Companions sharing one Redis Cluster")
 	fs.Float64Var(&c.faultRate, "fault-rate", 0.2, "faults scenario: share of chat requests faulted, in 8 equal kinds")
 	fs.IntVar(&c.faultTurns, "fault-turns", 2000, "faults scenario: turns")
@@ -163,6 +171,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		c.rttFar, c.rttNear = c.rttFar/20, c.rttNear/20
 		c.latency = companiontest.Latency{FirstToken: c.latency.FirstToken / 20, PerPromptToken: c.latency.PerPromptToken / 20, PerOutputToken: c.latency.PerOutputToken / 20}
 		c.burstLat.FirstToken /= 20
+		c.judgeDelay /= 20
 	}
 	if c.logTurns == 0 {
 		c.logTurns = 4 * c.turns
@@ -174,8 +183,14 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-turns, -concurrency, -burst-turns and -burst-limit must be positive")
 	case c.rttFar < 0 || c.rttNear < 0:
 		return nil, errors.New("round trips must not be negative")
-	case c.scenario != "compare" && c.scenario != "burst" && c.scenario != "all" && c.scenario != "faults" && c.scenario != "replicas":
-		return nil, fmt.Errorf("-scenario %q: want compare, burst, all, faults or replicas", c.scenario)
+	case c.scenario != "compare" && c.scenario != "burst" && c.scenario != "all" && c.scenario != "tiers" && c.scenario != "faults" && c.scenario != "replicas":
+		return nil, fmt.Errorf("-scenario %q: want compare, burst, all, tiers, faults or replicas", c.scenario)
+	case !(c.restyle >= 0 && c.restyle <= 1):
+		return nil, errors.New("-restyle must be in [0, 1]")
+	case c.verifier != "none" && c.verifier != "judge":
+		return nil, fmt.Errorf("-verifier %q: want none or judge", c.verifier)
+	case !(c.judgeError >= 0 && c.judgeError < 0.5) || c.judgeDelay < 0:
+		return nil, errors.New("-judge-error must be in [0, 0.5), -judge-delay not negative")
 	case c.faultRate < 0 || c.faultRate >= 1 || c.faultTurns <= 0 || c.faultConc <= 0:
 		return nil, errors.New("-fault-rate must be in [0, 1), -fault-turns and -fault-concurrency positive")
 	}
@@ -189,7 +204,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	w, err := newWorkload(cfg.turns, cfg.seed, 0)
+	w, err := newWorkload(cfg.turns, cfg.logTurns, cfg.seed, cfg.restyle)
 	if err != nil {
 		return err
 	}
@@ -198,6 +213,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.scenario == "replicas" {
 		return replicasScenario(ctx, cfg, w, stdout)
+	}
+	if cfg.scenario == "tiers" {
+		return tiersScenario(ctx, cfg, w, stdout)
 	}
 	fmt.Fprintf(stdout, "traffic (seed %d): %v\n\n", cfg.seed, w.mix())
 	if cfg.scenario != "burst" {
@@ -233,29 +251,18 @@ func compare(ctx context.Context, cfg *config, w *workload, stdout io.Writer) er
 		return err
 	}
 
-	t, err := newTuned(ctx, u, cfg.model, cfg.concurrency)
+	tr, err := runTuned(ctx, cfg, u, w, true, cfg.verifier, cfg.judgeError)
 	if err != nil {
 		return err
 	}
-	defer t.close()
-	rep, hot, err := t.prewarm(ctx, w.log(cfg.logTurns, cfg.seed+1))
-	if err != nil {
-		return fmt.Errorf("prewarm: %w", err)
-	}
-	cst := replay(ctx, w, cfg.concurrency, func(ctx context.Context, tr *turn) (result, error) { return t.ask(ctx, &tr.q) },
-		func(s string) string { return t.expected(ctx, s) })
-	cst.extra = rep.Cost
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-
+	cst, rep, hot := tr.stats, tr.prewarm, tr.hot
 	bs, cs := summarize(bst), summarize(cst)
 	fmt.Fprintf(stdout, "prewarmed %d hot questions of yesterday's log (%d turns, seed %d) via the Batch API: %d stored, $%.4f at batch price, in %v\n\n",
 		hot, cfg.logTurns, cfg.seed+1, rep.Stored, rep.Cost, rep.Duration.Round(time.Millisecond))
 	table(stdout, bs, cs, cfg.model)
-	st := t.c.CacheStats()
-	fmt.Fprintf(stdout, "\nCompanion's cache: %d lookups, %d exact (%d prewarmed), %d semantic, %d semantic candidates refused by guards; prompt stage saved %d tokens; transport: %d new connections for %d requests\n",
-		st.Lookups, st.ExactHits, st.Prewarmed, st.Semantic, st.Rejections, cs.saved, t.c.Transport().Stats().NewConns, t.c.Transport().Stats().Requests)
+	st := tr.cache
+	fmt.Fprintf(stdout, "\nCompanion's cache: %d lookups, %d exact (%d prewarmed), %d semantic, %d semantic candidates refused by the rules or the verifier, %d lookups verified (%s); prompt stage saved %d tokens; transport: %d new connections for %d requests\n",
+		st.Lookups, st.ExactHits, st.Prewarmed, st.Semantic, st.Rejections, tr.sem.Verified, tr.verifier, cs.saved, tr.transport.NewConns, tr.transport.Requests)
 	fmt.Fprintf(stdout, "wall time: baseline %v, Companion %v\n\n", bst.wall.Round(time.Millisecond), cst.wall.Round(time.Millisecond))
 	if cfg.chart != "" {
 		if err := chart(cfg.chart, bst, cst); err != nil {

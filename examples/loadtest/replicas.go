@@ -114,7 +114,7 @@ func runReplicas(ctx context.Context, cfg *config, w *workload, rc redis.Univers
 	}
 	defer rs.close()
 	run := &replicaRun{n: n}
-	log := w.log(cfg.logTurns, cfg.seed+1)
+	log := w.yesterday
 	for _, c := range rs.cs {
 		rep, hot, err := (&tuned{c: c}).prewarm(ctx, log)
 		if err != nil {

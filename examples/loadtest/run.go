@@ -72,11 +72,11 @@ feed:
 			continue
 		}
 		r.wrong = true
-		for _, v := range w.turns[i].topic.variants {
-			e, ok := want[v.Text]
+		for _, v := range w.turns[i].topic.texts() {
+			e, ok := want[v]
 			if !ok {
-				e = show(companiontest.Answer(v.Text))
-				want[v.Text] = e
+				e = show(companiontest.Answer(v))
+				want[v] = e
 			}
 			if r.text == e {
 				r.wrong = false

@@ -51,7 +51,20 @@ func (k kind) String() string {
 type topic struct {
 	id       int
 	kind     kind
+	lang     string
 	variants []companion.Question
+	// styled are the texts of the topic's questions as students wrote
+	// them in the traffic or the log (see styles.go), beyond variants.
+	styled []string
+}
+
+// texts returns every text of the topic: the variants and the styled.
+func (t *topic) texts() []string {
+	out := make([]string, 0, len(t.variants)+len(t.styled))
+	for _, v := range t.variants {
+		out = append(out, v.Text)
+	}
+	return append(out, t.styled...)
 }
 
 // turn is one student turn of the traffic.
@@ -72,10 +85,18 @@ type workload struct {
 	turns  []turn
 	// group maps a question text to its topic, for the answer check: a
 	// served answer is right when it is the answer to a question of the
-	// same topic.
+	// same topic. It is written while the traffic and the log are drawn,
+	// read only after.
 	group map[string]*topic
 	// negatives maps a question to its hard negatives.
 	negatives map[string][]string
+	// styles and restyle: the share of curriculum turns a student writes
+	// in a style of their own (styles.go) instead of as the data does.
+	styles  styles
+	restyle float64
+	// yesterday is the log of another day (see log), whose hot questions
+	// are prewarmed.
+	yesterday []companion.Question
 }
 
 type pairLine struct {
@@ -163,8 +184,11 @@ const tenant = "school-1"
 
 // newWorkload builds the topics from the embedded data and draws turns
 // from them: the topic of each turn by a Zipf law over popularity ranks
-// (seeded), the variant uniformly within the topic.
-func newWorkload(turns int, seed uint64, gsmLimit int) (*workload, error) {
+// (seeded), the variant uniformly within the topic, and for a share
+// restyle of the curriculum turns a student's own style around it. It
+// draws yesterday's log of logTurns turns too (seed+1), before any
+// replay, so that every topic's texts are known when answers are checked.
+func newWorkload(turns, logTurns int, seed uint64, restyle float64) (*workload, error) {
 	pairs, err := readJSONL[pairLine](pairsJSONL)
 	if err != nil {
 		return nil, fmt.Errorf("pairs.jsonl: %w", err)
@@ -179,8 +203,9 @@ func newWorkload(turns int, seed uint64, gsmLimit int) (*workload, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gsm8k-questions.jsonl: %w", err)
 	}
-	if gsmLimit > 0 && len(gsm) > gsmLimit {
-		gsm = gsm[:gsmLimit]
+	sty, err := parseStyles(stylesTXT)
+	if err != nil {
+		return nil, err
 	}
 
 	// Knowledge bases and system prompts by language.
@@ -203,7 +228,7 @@ func newWorkload(turns int, seed uint64, gsmLimit int) (*workload, error) {
 		return q
 	}
 
-	w := &workload{group: map[string]*topic{}, negatives: map[string][]string{}}
+	w := &workload{group: map[string]*topic{}, negatives: map[string][]string{}, styles: sty, restyle: restyle}
 
 	// Paraphrase groups: the connected components of the same:true pairs.
 	parent := map[string]string{}
@@ -240,7 +265,7 @@ func newWorkload(turns int, seed uint64, gsmLimit int) (*workload, error) {
 		r := find(s)
 		t := groups[r]
 		if t == nil {
-			t = &topic{kind: kindPair}
+			t = &topic{kind: kindPair, lang: lang[s]}
 			groups[r] = t
 			head = append(head, t)
 		}
@@ -284,6 +309,7 @@ func newWorkload(turns int, seed uint64, gsmLimit int) (*workload, error) {
 		t.id = i
 	}
 	w.turns = w.draw(turns, r)
+	w.yesterday = w.log(logTurns, seed+1)
 	return w, nil
 }
 
@@ -315,7 +341,7 @@ func (w *workload) draw(n int, r *rand.Rand) []turn {
 	out := make([]turn, n)
 	for i := range out {
 		t := w.topics[z.draw(r)]
-		q := t.variants[r.IntN(len(t.variants))]
+		q := w.variant(t, r)
 		tr := turn{seq: i, topic: t, q: q}
 		switch {
 		case asked[q.Text]:
@@ -342,10 +368,30 @@ func (w *workload) log(n int, seed uint64) []companion.Question {
 	z := newZipf(len(w.topics), zipfS)
 	out := make([]companion.Question, n)
 	for i := range out {
-		t := w.topics[z.draw(r)]
-		out[i] = t.variants[r.IntN(len(t.variants))]
+		out[i] = w.variant(w.topics[z.draw(r)], r)
 	}
 	return out
+}
+
+// variant draws a question of topic t: one of its variants, uniformly,
+// and for a curriculum topic, with probability w.restyle, in a student's
+// style. A styled text joins the topic (group, styled).
+func (w *workload) variant(t *topic, r *rand.Rand) companion.Question {
+	q := t.variants[r.IntN(len(t.variants))]
+	if t.kind != kindPair || w.restyle <= 0 || r.Float64() >= w.restyle {
+		return q
+	}
+	text := w.styles.restyle(q.Text, t.lang, r)
+	if owner, ok := w.group[text]; ok {
+		if owner != t { // a styled text that another topic's question already is: keep the plain one
+			return q
+		}
+	} else {
+		w.group[text] = t
+		t.styled = append(t.styled, text)
+	}
+	q.Text = text
+	return q
 }
 
 // mix counts the turns by kind and by what they are to a cache.
