@@ -42,10 +42,20 @@ type SemanticCache interface {
 	Add(ctx context.Context, ns cache.Namespace, e cache.Entry, ttl time.Duration) error
 }
 
+// semanticDecider is a semantic tier that says why it served or missed
+// ([*semantic.Semantic], and [*rediscache.Shared] through it): the cache
+// stage then counts its lookups by reason (companion.cache.reason).
+type semanticDecider interface {
+	LookupDecision(ctx context.Context, ns cache.Namespace, question string) (semantic.Hit, semantic.Decision, error)
+}
+
 // WithSemanticCache adds a semantic tier to the cache stage: after an exact
 // miss, a paraphrase of a cached question in the same namespace is served
-// when its similarity reaches the tier's threshold and its guards agree
-// (numbers, units, formulas, negation, contrast terms). A turn with history
+// when the tier decides so ([*semantic.Semantic]: the similarity reaches
+// its threshold and its rules explain every difference, or its verifier
+// says yes within its error bound). When the tier has a LookupDecision
+// method, as [*semantic.Semantic] does, the lookup metric carries the
+// decision's reason (companion.cache.reason). A turn with history
 // never uses the semantic tier, in either direction: a follow-up such as
 // "and how old was he then?" depends on its conversation, which only the
 // exact key captures. Default: none. It replaces [WithCache].
@@ -162,7 +172,7 @@ func (a *answerCache) Lookup(ctx context.Context, q *Question) (CacheHit, bool, 
 		ectx, cancel := context.WithTimeout(ctx, a.timeouts.Lookup)
 		e, ok, err := a.exact.Get(ectx, cache.Key(ns, q.Text))
 		cancel()
-		a.tel.lookup(ctx, "exact", result(ok, err))
+		a.tel.lookup(ctx, "exact", result(ok, err), "")
 		if ok {
 			src := SourceExact
 			if e.Prewarmed {
@@ -178,9 +188,21 @@ func (a *answerCache) Lookup(ctx context.Context, q *Question) (CacheHit, bool, 
 		return CacheHit{}, false, exactErr
 	}
 	sctx, cancel := context.WithTimeout(ctx, a.timeouts.SemanticLookup)
-	h, ok, err := a.semantic.Lookup(sctx, ns, q.Text)
+	var (
+		h      semantic.Hit
+		ok     bool
+		err    error
+		reason semantic.Reason
+	)
+	if d, why := a.semantic.(semanticDecider); why {
+		var dec semantic.Decision
+		h, dec, err = d.LookupDecision(sctx, ns, q.Text)
+		ok, reason = err == nil && dec.Serve, dec.Reason
+	} else {
+		h, ok, err = a.semantic.Lookup(sctx, ns, q.Text)
+	}
 	cancel()
-	a.tel.lookup(ctx, "semantic", result(ok, err))
+	a.tel.lookup(ctx, "semantic", result(ok, err), reason)
 	if !ok {
 		return CacheHit{}, false, errors.Join(exactErr, err)
 	}

@@ -148,7 +148,7 @@ func usageOf(u openai.Usage) Usage {
 // the cache package's tiers record theirs, each under its own tier.
 func (c *Companion) tierMetric(ctx context.Context, result string) {
 	if _, ok := c.cache.(*answerCache); !ok {
-		c.tel.lookup(ctx, "custom", result)
+		c.tel.lookup(ctx, "custom", result, "")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/companion-go/companion/semantic"
 	"github.com/companion-go/companion/transport"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -217,7 +218,7 @@ func newTelemetry(cfg *config, log *slog.Logger, tr *transport.Transport) (*tele
 	t.ttft = hist("companion.turn.time_to_first_token", "Time from Ask to the first answer text.")
 	t.queue = hist("companion.queue.wait", "Time a turn waited for the limiter.")
 	t.opDuration = hist("gen_ai.client.operation.duration", "GenAI operation duration (upstream calls).")
-	t.lookups = count("companion.cache.lookups", "{lookup}", "Cache lookups by tier and result.")
+	t.lookups = count("companion.cache.lookups", "{lookup}", "Cache lookups by tier and result, and the semantic tier's by the reason of its decision.")
 	t.tokens = count("companion.tokens", "{token}", "Tokens by type: input, output, and saved by compression.")
 	t.upErrors = count("companion.upstream.errors", "{error}", "Failed upstream calls by error type.")
 	t.retries = count("companion.turn.retries", "{retry}", "Upstream attempts a turn made again after a retryable failure, by error type of the failure; result refused when the retry budget or the deadline said no.")
@@ -300,11 +301,17 @@ func end(s trace.Span, err error) {
 	s.End()
 }
 
-// lookup records a cache lookup.
-func (t *telemetry) lookup(ctx context.Context, tier, result string) {
-	if t.metrics {
-		t.lookups.Add(ctx, 1, t.with("companion.cache.tier", tier, "companion.cache.result", result))
+// lookup records a cache lookup, with the semantic tier's reason for its
+// decision when it gave one.
+func (t *telemetry) lookup(ctx context.Context, tier, result string, reason semantic.Reason) {
+	if !t.metrics {
+		return
 	}
+	if reason == "" {
+		t.lookups.Add(ctx, 1, t.with("companion.cache.tier", tier, "companion.cache.result", result))
+		return
+	}
+	t.lookups.Add(ctx, 1, t.with("companion.cache.tier", tier, "companion.cache.result", result, "companion.cache.reason", string(reason)))
 }
 
 // begin marks a turn in progress.

@@ -7,6 +7,7 @@ package conformance
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/companion-go/companion"
 	"github.com/companion-go/companion/companiontest"
+	"github.com/companion-go/companion/semantic"
 	"github.com/companion-go/companion/transport"
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -243,4 +245,51 @@ func TestTelemetryTurnRetries(t *testing.T) {
 		}
 	}
 	t.Fatal("no companion.turn.retries metric")
+}
+
+// The semantic tier's lookups are counted by the reason of its decision,
+// so that a host can alert on, say, a verifier that keeps failing.
+func TestTelemetrySemanticReasons(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	sem, err := semantic.NewSemantic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := newTest(t, nil, companion.WithMeterProvider(mp), companion.WithSemanticCache(sem))
+	ctx := context.Background()
+	first, second := "What is Ohm's law?", "Can you explain Ohm's law?"
+	for _, q := range []string{first, second} {
+		if _, err := c.Ask(ctx, companion.Question{Text: q}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := sem.Match(ctx, first, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	result := "miss"
+	if d.Serve {
+		result = "hit"
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if s, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "companion.cache.lookups" {
+				for _, p := range s.DataPoints {
+					r, _ := p.Attributes.Value("companion.cache.reason")
+					res, _ := p.Attributes.Value("companion.cache.result")
+					got[r.AsString()+"/"+res.AsString()] += p.Value
+				}
+			}
+		}
+	}
+	want := map[string]int64{"no-candidate/miss": 1, string(d.Reason) + "/" + result: 1}
+	if !maps.Equal(got, want) {
+		t.Errorf("semantic lookups by reason/result = %v, want %v", got, want)
+	}
 }
