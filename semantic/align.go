@@ -111,13 +111,22 @@ func compare(a, b analysis) (Verdict, Reason, string) {
 			return Same, ReasonExplained, ""
 		}
 	}
-	if d := multisetDiff(a.toks, b.toks, tNum, tOrd); d != "" {
+	// Numbers and units: a value on each side that the other lacks is a
+	// proof; values one side merely adds ("一元二次方程" / "二次方程",
+	// "3 cm" / "3") qualify what is asked, an addition like any other.
+	if d, conflict := literalDiff(a.toks, b.toks, tNum, tOrd); conflict {
 		return Different, ReasonNumber, d
 	}
+	// Formulas on both sides that differ are a proof; a formula on one
+	// side only may be written in words on the other ("r = 3 cm" /
+	// "radius 3 cm", "80乘以15%" / "80的15%"): unexplained, not proven.
 	if d := multisetDiff(a.toks, b.toks, tFormula); d != "" {
-		return Different, formulaReason(a.toks, b.toks), d
+		if countKind(a.toks, tFormula) > 0 && countKind(b.toks, tFormula) > 0 {
+			return Different, formulaReason(a.toks, b.toks), d
+		}
+		return Unsure, ReasonFormula, d
 	}
-	if d := multisetDiff(a.toks, b.toks, tUnit); d != "" {
+	if d, conflict := literalDiff(a.toks, b.toks, tUnit); conflict {
 		return Different, ReasonUnit, d
 	}
 	if na, nb := countKind(a.toks, tNeg), countKind(b.toks, tNeg); na != nb {
@@ -130,7 +139,10 @@ func compare(a, b analysis) (Verdict, Reason, string) {
 		if ca != cb {
 			return Unsure, ReasonQuestion, a.class.String() + " / " + b.class.String()
 		}
-		return Different, ReasonOrder, text(a.toks) + " / " + text(b.toks)
+		if rolesMoved(a.toks, b.toks) {
+			return Different, ReasonOrder, text(a.toks) + " / " + text(b.toks)
+		}
+		return Unsure, ReasonOrder, text(a.toks) + " / " + text(b.toks)
 	}
 	if ca != cb {
 		return Unsure, ReasonQuestion, a.class.String() + " / " + b.class.String()
@@ -172,35 +184,119 @@ func sameToks(a, b []tok) bool {
 
 // coordinationSwap reports whether b is a with the two sides of one
 // coordinator traded: "acids and bases" / "bases and acids", "酸和碱" /
-// "碱和酸". Coordination is commutative; nothing else may move.
+// "碱和酸", "鹦鹉鱼和罗汉鱼" / "罗汉鱼和鹦鹉鱼" (sides that share their last
+// character). Coordination is commutative, unless a word such as
+// "respectively" (function.txt's "resp") pairs its sides with another
+// coordination's; nothing else may move.
 func coordinationSwap(a, b []tok) bool {
 	if len(a) != len(b) || len(a) < 3 {
 		return false
 	}
 	lx := loadLexicon()
-	lo := 0
-	for lo < len(a) && a[lo].text == b[lo].text {
-		lo++
+	for i := range a {
+		if _, n := lx.resp.longest(a, i, nil); n > 0 {
+			return false
+		}
 	}
-	hi := len(a)
-	for hi > lo && a[hi-1].text == b[hi-1].text {
-		hi--
+	pre := 0
+	for pre < len(a) && a[pre].text == b[pre].text {
+		pre++
 	}
-	// a[lo:hi] = X c Y and b[lo:hi] = Y c X, for a coordinator c.
-	for k := lo + 1; k < hi-1; k++ {
+	post := len(a)
+	for post > pre && a[post-1].text == b[post-1].text {
+		post--
+	}
+	// a[lo:hi] = X c Y and b[lo:hi] = Y c X, for a coordinator c, where
+	// lo ≤ pre and hi ≥ post: the common ends may belong to the sides.
+	for k := 1; k < len(a)-1; k++ {
 		if !lx.and[a[k].text] {
 			continue
 		}
-		x, y := a[lo:k], a[k+1:hi]
-		m := lo + len(y)
-		if m >= hi || b[m].text != a[k].text {
-			continue
-		}
-		if sameToks(b[lo:m], y) && sameToks(b[m+1:hi], x) {
-			return true
+		for lo := min(pre, k-1); lo >= 0; lo-- {
+			for hi := max(post, k+2); hi <= len(a); hi++ {
+				x, y := a[lo:k], a[k+1:hi]
+				m := lo + len(y)
+				if b[m].text != a[k].text {
+					continue
+				}
+				if sameToks(b[lo:m], y) && sameToks(b[m+1:hi], x) {
+					return true
+				}
+			}
 		}
 	}
 	return false
+}
+
+// literalDiff describes the tokens of the given kinds that one side has
+// more often than the other, and reports a conflict when each side has
+// one the other lacks: a value changed, not one added.
+func literalDiff(a, b []tok, kinds ...tkind) (string, bool) {
+	d := multisetDiff(a, b, kinds...)
+	if d == "" {
+		return "", false
+	}
+	count := map[string]int{}
+	for _, t := range a {
+		if slices.Contains(kinds, t.kind) {
+			count[t.text]++
+		}
+	}
+	for _, t := range b {
+		if slices.Contains(kinds, t.kind) {
+			count[t.text]--
+		}
+	}
+	moreA, moreB := false, false
+	for _, n := range count {
+		moreA, moreB = moreA || n > 0, moreB || n < 0
+	}
+	return d, moreA && moreB
+}
+
+// rolesMoved reports whether two questions with the same tokens in
+// another order move a role: a number, unit or formula changes places
+// with another ("5的3倍" / "3的5倍", "5 km to miles" / "5 miles to
+// km"), or a word crosses a role word of function.txt (a preposition or a
+// coverb: "to", "than", 比, 把 …: "大象比老鼠重" / "老鼠比大象重"). Other
+// reorderings ("百度贴吧怎么设置头像" / "百度贴吧头像怎么设置", "猫怕狗" /
+// "狗怕猫") prove nothing either way: the rules cannot tell topicalization
+// from swapped roles, so they are left to the verifier.
+func rolesMoved(a, b []tok) bool {
+	lit := func(toks []tok) []tok {
+		var out []tok
+		for _, t := range toks {
+			if t.kind == tNum || t.kind == tOrd || t.kind == tUnit || t.kind == tFormula {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
+	if !sameToks(lit(a), lit(b)) {
+		return true
+	}
+	lx := loadLexicon()
+	split := func(toks []tok) (marks []string, segs []string) {
+		var seg []string
+		flush := func() {
+			slices.Sort(seg)
+			segs = append(segs, strings.Join(seg, " "))
+			seg = seg[:0:0]
+		}
+		for _, t := range toks {
+			if (t.kind == tWord || t.kind == tHan || t.kind == tSym) && lx.role[t.text] {
+				flush()
+				marks = append(marks, t.text)
+				continue
+			}
+			seg = append(seg, t.text)
+		}
+		flush()
+		return marks, segs
+	}
+	ma, sa := split(a)
+	mb, sb := split(b)
+	return !slices.Equal(ma, mb) || !slices.Equal(sa, sb)
 }
 
 // multisetDiff describes the tokens of the given kinds (all kinds when

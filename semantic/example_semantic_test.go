@@ -59,7 +59,7 @@ func ExampleExplain() {
 	// same explained
 	// different number
 	// different order
-	// different order
+	// unsure order
 	// unsure term
 }
 

@@ -74,6 +74,8 @@ type lexicon struct {
 	neg      phraseTable
 	wh       phraseTable // val: class name
 	and      map[string]bool
+	role     map[string]bool // prepositions, coverbs and relation symbols
+	resp     phraseTable     // "respectively": coordinations pair in order
 	oneAfter map[string]bool
 	cl       map[string]bool
 	typeNum  map[string]bool   // nouns naming a number literal's type
@@ -145,7 +147,7 @@ func entryToks(s string) []string {
 
 func parseLexicon(fsys embed.FS) (*lexicon, error) {
 	lx := &lexicon{
-		drop: phraseTable{}, neg: phraseTable{}, wh: phraseTable{}, and: map[string]bool{},
+		drop: phraseTable{}, neg: phraseTable{}, wh: phraseTable{}, and: map[string]bool{}, role: map[string]bool{}, resp: phraseTable{},
 		oneAfter: map[string]bool{}, cl: map[string]bool{}, numbers: map[string]string{},
 		typeNum: map[string]bool{}, typeForm: map[string]bool{},
 		units: phraseTable{}, ops: phraseTable{}, synonyms: phraseTable{},
@@ -190,6 +192,12 @@ func parseLexicon(fsys embed.FS) (*lexicon, error) {
 				lx.wh.add(p)
 			case "and":
 				lx.and[strings.Join(p.toks, " ")] = true
+			case "resp":
+				lx.resp.add(p)
+			case "role":
+				for _, t := range p.toks {
+					lx.role[t] = true
+				}
 			case "one":
 				lx.oneAfter[strings.Join(p.toks, " ")] = true
 			case "cl":

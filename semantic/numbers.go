@@ -108,7 +108,8 @@ func numbers(toks []tok, lx *lexicon) []tok {
 }
 
 // loneOneIsNumber reports whether a lone 一 at i counts: after 第 or a
-// number, or before a unit, a numeral or an operator.
+// number, or before a unit, a multiplier (一千) or an operator; before a
+// digit it ends a word (唯一三角形).
 func loneOneIsNumber(toks []tok, i int, out []tok, lx *lexicon) bool {
 	if len(out) > 0 && (out[len(out)-1].kind == tNum || out[len(out)-1].kind == tSym) {
 		return true
@@ -116,7 +117,7 @@ func loneOneIsNumber(toks []tok, i int, out []tok, lx *lexicon) bool {
 	if i+1 >= len(toks) {
 		return i > 0 && isOperatorAt(toks, i-1, lx)
 	}
-	if unitStarts(toks, i+1, lx) || lx.numbers[toks[i+1].text] != "" || isOperatorAt(toks, i+1, lx) {
+	if unitStarts(toks, i+1, lx) || strings.HasPrefix(lx.numbers[toks[i+1].text], "x") || isOperatorAt(toks, i+1, lx) {
 		return true
 	}
 	return i > 0 && isOperatorAt(toks, i-1, lx)
@@ -213,6 +214,13 @@ func chineseNumeral(toks []tok, i int, lx *lexicon) (string, int) {
 		if d[0] == 'x' {
 			plain = false
 		}
+	}
+	// Chinese writes two-digit numbers with 十 (十六); two bare digits
+	// are an estimate (三四个, "three or four") or a word's last character
+	// before a number (统一六国), so only the first is read. Three or
+	// more, or two before 年, are read digit by digit (二〇二〇, 一六年).
+	if plain && len(digits) == 2 && !(j < len(toks) && toks[j].text == "年") {
+		return numberText(digits[0]), 1
 	}
 	if plain {
 		var b strings.Builder

@@ -252,8 +252,8 @@ func TestQualityVerifier(t *testing.T) {
 		want    measured
 		maxPct  float64
 	}{
-		{"tuning part, judge 0 %", tune, 0, measured{64, 0}, 0},
-		{"held-out part, judge 0 %", held, 0, measured{58, 0}, 0},
+		{"tuning part, judge 0 %", tune, 0, measured{69, 0}, 0},
+		{"held-out part, judge 0 %", held, 0, measured{65, 0}, 0},
 		{"tuning part, judge 2 %", tune, 0.02, measured{18, 0}, 0.5},
 		{"held-out part, judge 2 %", held, 0.02, measured{11, 0}, 0.5},
 	} {
@@ -279,9 +279,9 @@ func TestQualityPAWSX(t *testing.T) {
 		max   float64
 	}{
 		{"PAWS-X zh tuning rows", tune, nil, measured{37, 3}, 2},
-		{"PAWS-X zh held-out rows", held, nil, measured{41, 7}, 2},
-		{"PAWS-X zh held-out rows, judge 0 %", held, []SemanticOption{WithVerifier(judgeFor(held, 0))}, measured{364, 0}, 0},
-		{"PAWS-X zh held-out rows, judge 2 %", held, []SemanticOption{WithVerifier(judgeFor(held, 0.02))}, measured{41, 0}, 2},
+		{"PAWS-X zh held-out rows", held, nil, measured{42, 8}, 2},
+		{"PAWS-X zh held-out rows, judge 0 %", held, []SemanticOption{WithVerifier(judgeFor(held, 0))}, measured{396, 0}, 0},
+		{"PAWS-X zh held-out rows, judge 2 %", held, []SemanticOption{WithVerifier(judgeFor(held, 0.02))}, measured{42, 0}, 2},
 	} {
 		r := evaluate(t, c.pairs, c.opts...)
 		r.log(t, c.name)
@@ -304,10 +304,10 @@ func TestQualityLCQMC(t *testing.T) {
 		want  measured
 		max   float64
 	}{
-		{"LCQMC dev tuning rows", tune, nil, measured{244, 5}, 2},
-		{"LCQMC dev held-out rows", held, nil, measured{271, 13}, 2},
-		{"LCQMC dev held-out rows, judge 0 %", held, []SemanticOption{WithVerifier(judgeFor(held, 0))}, measured{1793, 0}, 0},
-		{"LCQMC dev held-out rows, judge 2 %", held, []SemanticOption{WithVerifier(judgeFor(held, 0.02))}, measured{300, 0}, 2},
+		{"LCQMC dev tuning rows", tune, nil, measured{256, 5}, 2},
+		{"LCQMC dev held-out rows", held, nil, measured{285, 13}, 2},
+		{"LCQMC dev held-out rows, judge 0 %", held, []SemanticOption{WithVerifier(judgeFor(held, 0))}, measured{2012, 0}, 0},
+		{"LCQMC dev held-out rows, judge 2 %", held, []SemanticOption{WithVerifier(judgeFor(held, 0.02))}, measured{391, 0}, 2},
 	} {
 		r := evaluate(t, c.pairs, c.opts...)
 		r.logSummary(t, c.name)
