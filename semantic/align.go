@@ -20,7 +20,7 @@ type analysis struct {
 // words, function words, genitives.
 func analyze(q string) analysis {
 	lx := loadLexicon()
-	toks := lex(q)
+	toks := lexQuestion(q, lx)
 	toks = synonyms(toks, lx)
 	toks = numbers(toks, lx)
 	toks = operators(toks, lx)

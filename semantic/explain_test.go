@@ -172,7 +172,8 @@ func TestLexiconLoads(t *testing.T) {
 func FuzzExplain(f *testing.F) {
 	for _, s := range []string{"", "What is Newton's 2nd law?", "解方程 2x+3=7", "x²的导数", "\xff\xfe", "World War II",
 		"1,000.50 km/h", "四分之三", "百分之十五", "第二十一", "d/dx", "'go'", "“的”", "--5", "3/0", "一千克",
-		"x-", "-", "(", "for x", "百分之", "分之", "of", "a of b of c", "what is", "是什么", "twenty and", "一个"} {
+		"x-", "-", "(", "for x", "百分之", "分之", "of", "a of b of c", "what is", "是什么", "twenty and", "一个",
+		"hi, thanks!", "um", "，，", "老师好，？", "say: hello", ". . ."} {
 		f.Add(s, "what is "+s)
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
@@ -189,4 +190,36 @@ func FuzzExplain(f *testing.F) {
 			}
 		}
 	})
+}
+
+// probeDiscourse are questions among greetings, thanks, pleas and
+// interjections, and formulas that are the question's content: the first
+// must be explained, the second never.
+var probeDiscourse = []struct {
+	a, b string
+	want Verdict
+}{
+	{"What is a prime number?", "Hey there, what is a prime number? Thanks so much!", Same},
+	{"What is a prime number?", "um what is a prime number", Same},
+	{"What is a prime number?", "Sorry to bother you. What is a prime number? Much appreciated.", Same},
+	{"How do I find the median?", "I'm stuck, how do I find the median?", Same},
+	{"How do I find the median?", "ok so how do I find the median? pls help", Same},
+	{"什么是质数？", "老师您好，什么是质数？麻烦您了！", Same},
+	{"什么是质数？", "不好意思，我还是不懂，什么是质数？", Same},
+	{"What is a prime number?", "What is a prime number? It's for my project", Unsure}, // context: the verifier's to judge
+	{"How do you say: thank you?", "How do you say: hello?", Unsure},
+	{"How do you say thank you in French?", "How do you say hello in French?", Unsure},
+	{"Thanks!", "Hello!", Unsure},
+	{"SO2是什么？", "2是什么？", Unsure}, // "so" glued to 2 is no interjection
+	{"What is 0.5 + 1,000?", "What is 0.5 + 1,000? thx", Same},
+}
+
+func TestExplainDiscourse(t *testing.T) {
+	for _, p := range probeDiscourse {
+		for _, q := range [][2]string{{p.a, p.b}, {p.b, p.a}} {
+			if e := Explain(q[0], q[1]); e.Verdict != p.want {
+				t.Errorf("%q / %q: %v (%s %s), want %v", q[0], q[1], e.Verdict, e.Reason, e.Detail, p.want)
+			}
+		}
+	}
 }

@@ -69,21 +69,22 @@ type frame struct {
 
 // lexicon holds every table of the matcher.
 type lexicon struct {
-	frames   []frame // longest first
-	drop     phraseTable
-	neg      phraseTable
-	wh       phraseTable // val: class name
-	and      map[string]bool
-	role     map[string]bool // prepositions, coverbs and relation symbols
-	resp     phraseTable     // "respectively": coordinations pair in order
-	oneAfter map[string]bool
-	cl       map[string]bool
-	typeNum  map[string]bool   // nouns naming a number literal's type
-	typeForm map[string]bool   // nouns naming a formula's type
-	numbers  map[string]string // word → "3", "x100", "o2"
-	units    phraseTable       // val: canonical; flag: any/num
-	ops      phraseTable       // val: symbol; flag: sym/bin/post
-	synonyms phraseTable       // val: canonical text (tokenized again)
+	frames    []frame // longest first
+	drop      phraseTable
+	neg       phraseTable
+	wh        phraseTable // val: class name
+	and       map[string]bool
+	role      map[string]bool // prepositions, coverbs and relation symbols
+	resp      phraseTable     // "respectively": coordinations pair in order
+	oneAfter  map[string]bool
+	cl        map[string]bool
+	typeNum   map[string]bool   // nouns naming a number literal's type
+	typeForm  map[string]bool   // nouns naming a formula's type
+	numbers   map[string]string // word → "3", "x100", "o2"
+	units     phraseTable       // val: canonical; flag: any/num
+	ops       phraseTable       // val: symbol; flag: sym/bin/post
+	synonyms  phraseTable       // val: canonical text (tokenized again)
+	discourse phraseTable       // flag: open/clause
 }
 
 var loadLexicon = sync.OnceValue(func() *lexicon {
@@ -150,7 +151,7 @@ func parseLexicon(fsys embed.FS) (*lexicon, error) {
 		drop: phraseTable{}, neg: phraseTable{}, wh: phraseTable{}, and: map[string]bool{}, role: map[string]bool{}, resp: phraseTable{},
 		oneAfter: map[string]bool{}, cl: map[string]bool{}, numbers: map[string]string{},
 		typeNum: map[string]bool{}, typeForm: map[string]bool{},
-		units: phraseTable{}, ops: phraseTable{}, synonyms: phraseTable{},
+		units: phraseTable{}, ops: phraseTable{}, synonyms: phraseTable{}, discourse: phraseTable{},
 	}
 	err := readLines(fsys, "frames.txt", 2, func(f []string) error {
 		c, ok := classByName[f[0]]
@@ -252,6 +253,18 @@ func parseLexicon(fsys embed.FS) (*lexicon, error) {
 				toks = []string{w} // a glyph, matched before lexing would split it
 			}
 			lx.ops.add(phrase{toks: toks, val: f[0], flag: f[1]})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = readLines(fsys, "discourse.txt", 2, func(f []string) error {
+		if f[0] != "open" && f[0] != "clause" {
+			return fmt.Errorf("discourse kind %q", f[0])
+		}
+		for _, w := range words(f[1]) {
+			lx.discourse.add(phrase{toks: entryToks(w), flag: f[0]})
 		}
 		return nil
 	})

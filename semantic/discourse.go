@@ -1,0 +1,126 @@
+package semantic
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// A student writes a question among words that are not part of it: "Hi
+// there, what is a prime? Thanks!". lexQuestion drops those clauses
+// (lexicon/discourse.txt) from either end of the question before the
+// rules compare it, so that the two ask the same.
+
+// clause is the byte span of one clause of a question, and whether
+// clause punctuation ends it with a colon (what follows a colon is what
+// it introduces: never dropped).
+type clause struct {
+	start, end int
+	colon      bool
+}
+
+// splitClauses cuts s at clause punctuation: ". ! ? , ; :" followed by a
+// space or the end (so that 0.5, 1,000 and 3:4 stay whole), the
+// full-width forms (。！？，；：) anywhere, and line breaks.
+func splitClauses(s string) []clause {
+	var out []clause
+	start := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		j := i + size
+		cut, colon := false, false
+		switch r {
+		case '.', '!', '?', ',', ';', ':':
+			next, _ := utf8.DecodeRuneInString(s[j:])
+			cut = j == len(s) || unicode.IsSpace(next) || isClausePunct(next)
+			colon = r == ':'
+		case '。', '！', '？', '，', '；', '：', '\n':
+			cut, colon = true, r == '：'
+		}
+		if cut {
+			out = append(out, clause{start: start, end: i, colon: colon})
+			start = j
+		}
+		i = j
+	}
+	return append(out, clause{start: start, end: len(s)})
+}
+
+func isClausePunct(r rune) bool {
+	switch r {
+	case '.', '!', '?', ',', ';', ':', '。', '！', '？', '，', '；', '：', '\n':
+		return true
+	}
+	return false
+}
+
+// lexQuestion lexes a question without the clauses at either end that are
+// discourse formulas alone (greetings, thanks, pleas, apologies, address,
+// announcing the question, being stuck) and without an interjection
+// opening it ("hi what is …", "um what is …"). A clause after a colon is
+// kept (it is what the colon introduces: "how do you say: thank you?"),
+// and a question made of such clauses alone is lexed whole.
+func lexQuestion(q string, lx *lexicon) []tok {
+	cs := splitClauses(q)
+	parts := make([][]tok, len(cs))
+	for i, c := range cs {
+		parts[i] = lex(q[c.start:c.end])
+	}
+	isDiscourse := func(i int) bool { return len(parts[i]) == 0 || lx.discourse.covers(parts[i]) }
+	first, last := 0, len(cs)-1
+	for first <= last && isDiscourse(first) {
+		first++
+	}
+	for last >= first && isDiscourse(last) && (last == 0 || !cs[last-1].colon) {
+		last--
+	}
+	if first > last {
+		return lex(q)
+	}
+	var out []tok
+	for i := first; i <= last; i++ {
+		p := parts[i]
+		if i == first {
+			// An interjection opening the question, as a word of its own.
+			for {
+				_, n := lx.discourse.longest(p, 0, func(ph phrase) bool { return ph.flag == "open" })
+				if n == 0 || n >= len(p) || p[n].glued {
+					break
+				}
+				p = p[n:]
+			}
+		}
+		if len(out) > 0 && len(p) > 0 {
+			p[0].glued = false
+		}
+		out = append(out, p...)
+	}
+	return out
+}
+
+// covers reports whether toks are a sequence of the table's entries and
+// nothing else.
+func (t phraseTable) covers(toks []tok) bool {
+	reach := make([]bool, len(toks)+1)
+	reach[0] = true
+	for i := range toks {
+		if !reach[i] {
+			continue
+		}
+		for _, p := range t[toks[i].text] {
+			if i+len(p.toks) > len(toks) {
+				continue
+			}
+			match := true
+			for k, s := range p.toks {
+				if toks[i+k].text != s {
+					match = false
+					break
+				}
+			}
+			if match {
+				reach[i+len(p.toks)] = true
+			}
+		}
+	}
+	return reach[len(toks)]
+}
