@@ -33,7 +33,7 @@ func analyze(q string) analysis {
 	// Punctuation left over carries no content.
 	out := toks[:0]
 	for _, t := range toks {
-		if t.kind == tSym && !isArithOperator(t.text) && t.text != "%" {
+		if t.kind == tBreak || t.kind == tSym && !isArithOperator(t.text) && t.text != "%" {
 			continue
 		}
 		out = append(out, t)

@@ -90,6 +90,10 @@ func lexQuestion(q string, lx *lexicon) []tok {
 			}
 		}
 		if len(out) > 0 && len(p) > 0 {
+			// A clause boundary, so that no number, unit or formula is read
+			// across it ("15% of 80 = ? I have a test"); dropped with the
+			// other punctuation once read.
+			out = append(out, tok{text: ";", kind: tBreak})
 			p[0].glued = false
 		}
 		out = append(out, p...)

@@ -212,6 +212,7 @@ var probeDiscourse = []struct {
 	{"Thanks!", "Hello!", Unsure},
 	{"SO2是什么？", "2是什么？", Unsure}, // "so" glued to 2 is no interjection
 	{"What is 0.5 + 1,000?", "What is 0.5 + 1,000? thx", Same},
+	{"15% of 80 = ?", "15% of 80 = ? x is what I need", Unsure}, // no formula 80=x across the clauses
 }
 
 func TestExplainDiscourse(t *testing.T) {

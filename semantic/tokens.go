@@ -18,6 +18,7 @@ const (
 	tUnit                     // a unit of measure, canonical
 	tFormula                  // a formula, canonical text without spaces
 	tNeg                      // a negation
+	tBreak                    // a clause boundary, dropped once read (see lexQuestion)
 )
 
 // tok is one token of a question as the matcher sees it.
