@@ -23,7 +23,12 @@
 // slim. The topic of each turn follows a Zipf law (exponent 1) over
 // popularity ranks: the curriculum topics and prompts in a seeded order
 // first, the word problems after them, the long tail. Within a topic the
-// question is one of its paraphrases, uniformly. So the traffic holds
+// question is one of its paraphrases, uniformly, and -restyle (0.5) of
+// the curriculum turns are written in a student's own style
+// (testdata/styles.txt: a greeting, thanks or a plea, a hedge, words on
+// why they ask, urgency, or the bare question in lower case; a quarter
+// of the English ones with two letters swapped), which makes them
+// paraphrases a cache has to recognise. So the traffic holds
 // repeats (exact hits), paraphrases (semantic hits), hard negatives
 // (which must never be served another question's answer) and a long
 // tail of first asks. Every answer is checked against the fake's
@@ -76,6 +81,22 @@
 // miss, to a fake whose call takes about 250 ms plus the near round trip
 // (the article's 1 000 turns in 3.1 s imply about 310 ms), and compares
 // the wall time with Little's law: n·W/L.
+//
+// # Other scenarios
+//
+// -scenario tiers replays the traffic through Companion six times —
+// prewarming off and on, each with the semantic tier's rules alone and
+// with a simulated judge (companiontest.NewJudge, which knows the topics
+// and lies on -judge-error of the pairs; each judgement takes
+// -judge-delay, 300 ms) at 0 % and 2 % error — and prints hits by tier,
+// first-token latency, cost, wrong answers and the lookups verified.
+// -verifier judge puts that judge in the compare scenario too.
+//
+// -scenario faults sends -fault-turns turns (2 000) at a memory-cached
+// Companion whose upstream faults -fault-rate (20 %) of chat requests in
+// eight kinds; -scenario replicas runs -replicas Companions sharing a
+// Redis Cluster (redis-server from PATH) and measures catch-up and memory
+// with 100 000 shared semantic entries.
 //
 // # Reading the table
 //
