@@ -63,6 +63,10 @@ var probeSame = []struct {
 	{"What is the derivative of sin x?", "Differentiate sin x.", Unsure},
 	{"When did World War I begin?", "When did the First World War begin?", Unsure}, // gap: a lone "I" is not read as 1, so "first" is an added number
 	{"钠原子有几个电子？", "一个钠原子有多少个电子？", Same},
+	{"3加5等于几？", "3加5是多少", Same},        // a value, asked with 几 or 多少
+	{"电话是在哪一年发明的？", "电话发明于哪一年", Same},  // 在 / 于 belong to the question phrase
+	{"地球有多少颗卫星？", "地球的卫星是什么？", Unsure}, // a count against a description
+	{"一个碳原子有几个质子", "碳原子有多少个质子", Same},
 }
 
 // probeOrder are the same words in another order: a move across a role

@@ -97,6 +97,8 @@ func hasSuffix(toks []tok, p []string) bool {
 	return true
 }
 
+var whenOrWhere = [2]string{strconv.Itoa(int(qWhen)), strconv.Itoa(int(qWhere))}
+
 // questionWords removes the question words wherever they stand (Chinese
 // leaves them in place: 碳原子有几个质子) and returns their classes.
 func questionWords(toks []tok, lx *lexicon) ([]tok, qclass) {
@@ -112,9 +114,30 @@ func questionWords(toks []tok, lx *lexicon) ([]tok, qclass) {
 					continue
 				}
 			}
+			// A preposition before a question word of time or place is the
+			// question phrase's own, as "in" is in "in what year": 结束于
+			// 哪年 asks what 哪年结束 asks.
+			if lx.whPrep[toks[i].text] && i+1 < len(toks) {
+				if p, n := lx.wh.longest(toks, i+1, nil); n > 0 && (p.val == whenOrWhere[0] || p.val == whenOrWhere[1]) {
+					i++
+					continue
+				}
+			}
 			if p, n := lx.wh.longest(toks, i, nil); n > 0 {
 				k, _ := strconv.Atoi(p.val)
-				c |= qclass(k)
+				cls := qclass(k)
+				// 多少 and 几 after the copula or 等于 ask for a value, as
+				// "what is" does (x的导数是多少, 1加1等于几); a classifier after
+				// them only counts, as after a number (几个质子).
+				if cls == qHowMany && toks[i].kind == tHan {
+					if i > 0 && lx.copula[toks[i-1].text] {
+						cls = qAsk
+					}
+					if i+n < len(toks) && lx.cl[toks[i+n].text] {
+						n++
+					}
+				}
+				c |= cls
 				i += n
 				continue
 			}
