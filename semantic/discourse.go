@@ -111,17 +111,7 @@ func (t phraseTable) covers(toks []tok) bool {
 			continue
 		}
 		for _, p := range t[toks[i].text] {
-			if i+len(p.toks) > len(toks) {
-				continue
-			}
-			match := true
-			for k, s := range p.toks {
-				if toks[i+k].text != s {
-					match = false
-					break
-				}
-			}
-			if match {
+			if p.at(toks, i) {
 				reach[i+len(p.toks)] = true
 			}
 		}

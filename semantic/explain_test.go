@@ -5,6 +5,12 @@ import (
 	"unicode/utf8"
 )
 
+// probe is a pair of questions and what the rules make of it.
+type probe struct {
+	a, b string
+	want Verdict
+}
+
 // probeDifferent were written for these tests, apart from the labelled
 // data, to check the rules on other topics: no pair may be explained.
 var probeDifferent = []struct{ a, b string }{
@@ -39,10 +45,7 @@ var probeDifferent = []struct{ a, b string }{
 // probeSame are paraphrases of other topics, each with what the rules
 // make of it today: the gaps are asserted too, so that a change either
 // way is noticed.
-var probeSame = []struct {
-	a, b string
-	want Verdict
-}{
+var probeSame = []probe{
 	{"What is the square root of 16?", "square root of 16?", Same},
 	{"Is 0.5 greater than 0.25?", "Is 0.5 bigger than 0.25?", Same},
 	{"Solve 3x - 5 = 10", "How do I solve 3x-5=10?", Same},
@@ -74,10 +77,7 @@ var probeSame = []struct {
 // move is left open (the rules cannot tell a topic moved to the front
 // from swapped roles), and the sides of "and" may trade places unless
 // "respectively" pairs them with another coordination's.
-var probeOrder = []struct {
-	a, b string
-	want Verdict
-}{
+var probeOrder = []probe{
 	{"Convert 5 km to miles", "Convert 5 miles to km", Different},
 	{"大象比老鼠重吗？", "老鼠比大象重吗？", Different},
 	{"5的3倍是多少", "3的5倍是多少", Different},
@@ -94,10 +94,7 @@ var probeOrder = []struct {
 
 // probeAdded are numbers or units only one question has: an added
 // qualifier, open, where a number against another is a proof.
-var probeAdded = []struct {
-	a, b string
-	want Verdict
-}{
+var probeAdded = []probe{
 	{"一元二次方程的求根公式是什么？", "二次方程的求根公式是什么？", Unsure},
 	{"How many legs does a spider have?", "How many legs do 2 spiders have?", Unsure},
 	{"What is the second derivative of sin x?", "What is the derivative of sin x?", Unsure},
@@ -109,11 +106,10 @@ var probeAdded = []struct {
 	{"Solve 2x + 1 = 5", "Solve 2x + 1 = 7", Different},
 }
 
+// TestExplainOrderAndAdditions checks probeOrder, probeAdded and
+// probeDiscourse, both ways.
 func TestExplainOrderAndAdditions(t *testing.T) {
-	for _, set := range [][]struct {
-		a, b string
-		want Verdict
-	}{probeOrder, probeAdded} {
+	for _, set := range [][]probe{probeOrder, probeAdded, probeDiscourse} {
 		for _, p := range set {
 			for _, q := range [][2]string{{p.a, p.b}, {p.b, p.a}} {
 				if e := Explain(q[0], q[1]); e.Verdict != p.want {
@@ -199,10 +195,7 @@ func FuzzExplain(f *testing.F) {
 // probeDiscourse are questions among greetings, thanks, pleas and
 // interjections, and formulas that are the question's content: the first
 // must be explained, the second never.
-var probeDiscourse = []struct {
-	a, b string
-	want Verdict
-}{
+var probeDiscourse = []probe{
 	{"What is a prime number?", "Hey there, what is a prime number? Thanks so much!", Same},
 	{"What is a prime number?", "um what is a prime number", Same},
 	{"What is a prime number?", "Sorry to bother you. What is a prime number? Much appreciated.", Same},
@@ -217,14 +210,4 @@ var probeDiscourse = []struct {
 	{"SO2是什么？", "2是什么？", Unsure}, // "so" glued to 2 is no interjection
 	{"What is 0.5 + 1,000?", "What is 0.5 + 1,000? thx", Same},
 	{"15% of 80 = ?", "15% of 80 = ? x is what I need", Unsure}, // no formula 80=x across the clauses
-}
-
-func TestExplainDiscourse(t *testing.T) {
-	for _, p := range probeDiscourse {
-		for _, q := range [][2]string{{p.a, p.b}, {p.b, p.a}} {
-			if e := Explain(q[0], q[1]); e.Verdict != p.want {
-				t.Errorf("%q / %q: %v (%s %s), want %v", q[0], q[1], e.Verdict, e.Reason, e.Detail, p.want)
-			}
-		}
-	}
 }

@@ -43,21 +43,24 @@ func (t phraseTable) longest(toks []tok, i int, ok func(phrase) bool) (phrase, i
 		return phrase{}, 0
 	}
 	for _, p := range t[toks[i].text] {
-		if i+len(p.toks) > len(toks) || ok != nil && !ok(p) {
-			continue
-		}
-		match := true
-		for k, s := range p.toks {
-			if toks[i+k].text != s {
-				match = false
-				break
-			}
-		}
-		if match {
+		if (ok == nil || ok(p)) && p.at(toks, i) {
 			return p, len(p.toks)
 		}
 	}
 	return phrase{}, 0
+}
+
+// at reports whether the phrase's tokens stand in toks at i.
+func (p phrase) at(toks []tok, i int) bool {
+	if i+len(p.toks) > len(toks) {
+		return false
+	}
+	for k, s := range p.toks {
+		if toks[i+k].text != s {
+			return false
+		}
+	}
+	return true
 }
 
 // frame is a question frame: the tokens before and after the content.
