@@ -111,6 +111,10 @@ type CacheStats struct {
 	Stores      int64 // answers stored
 	Coalesced   int64 // turns that shared another turn's upstream call
 	Uncacheable int64 // personal turns, which skip the cache
+	// Hedged counts the turns whose upstream call started while their
+	// lookup still ran ([WithUpstreamHedge]); HedgesAbandoned, those of
+	// them the lookup then served, their call abandoned.
+	Hedged, HedgesAbandoned int64
 }
 
 // HitRatio returns the share of lookups served from the cache.
@@ -123,6 +127,7 @@ func (s CacheStats) HitRatio() float64 {
 
 type cacheCounters struct {
 	lookups, exact, prewarmed, semantic, misses, errors, stores, coalesced, uncacheable atomic.Int64
+	hedged, hedgesAbandoned                                                             atomic.Int64
 }
 
 // CacheStats returns the cache stage's counters.
@@ -141,6 +146,7 @@ func (c *Companion) CacheStats() CacheStats {
 		Lookups:    n.lookups.Load(), ExactHits: n.exact.Load(), Prewarmed: n.prewarmed.Load(), Semantic: n.semantic.Load(),
 		Misses: n.misses.Load(), Errors: n.errors.Load(), Stores: n.stores.Load(),
 		Coalesced: n.coalesced.Load(), Uncacheable: n.uncacheable.Load(),
+		Hedged: n.hedged.Load(), HedgesAbandoned: n.hedgesAbandoned.Load(),
 	}
 }
 

@@ -57,6 +57,7 @@ type Companion struct {
 	sflights streamFlights
 	retry    *retrier
 	idle     time.Duration // WithStreamIdleTimeout, 0 for none
+	hedge    time.Duration // WithUpstreamHedge, 0 for none
 	closed   atomic.Bool
 	counters cacheCounters
 	tel      *telemetry
@@ -97,6 +98,7 @@ func New(opts ...Option) (*Companion, error) {
 		tr:       tr,
 		retry:    newRetrier(cfg.retry),
 		idle:     cfg.streamIdle,
+		hedge:    cfg.hedge,
 	}
 	tel, err := newTelemetry(&cfg, c.log, tr)
 	if err != nil {
@@ -368,9 +370,25 @@ func (c *Companion) ask(ctx context.Context, t *turn) (*Answer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if c.hedging(t) {
+		return hedged(c, ctx, t,
+			func(hit CacheHit) *Answer { return c.hitAnswer(t, hit) },
+			c.answerMiss,
+			func(a *Answer, cancel context.CancelFunc) {
+				cancel() // the answer is whole: nothing runs on its context
+				a.Timings.Cache = t.t.Cache
+			},
+			func(*Answer) {})
+	}
 	if hit, ok := c.lookup(ctx, t); ok {
 		return c.hitAnswer(t, hit), nil
 	}
+	return c.answerMiss(ctx, t)
+}
+
+// answerMiss answers a turn the cache could not serve, sharing the call
+// of an identical turn in flight when coalescing is on.
+func (c *Companion) answerMiss(ctx context.Context, t *turn) (*Answer, error) {
 	if !c.coalesce || !t.cacheable {
 		return c.miss(ctx, t)
 	}

@@ -50,6 +50,7 @@ type config struct {
 	logText          bool
 	retry            RetryPolicy
 	streamIdle       time.Duration
+	hedge            time.Duration // WithUpstreamHedge, 0 for none
 	cacheTimeouts    CacheTimeouts
 	errs             []error
 }

@@ -64,10 +64,13 @@ type Stream struct {
 	shutErr atomic.Pointer[error]
 	// chunks, when set (by the go-openai bridge), turns what the stream
 	// releases into the upstream's own chunks; see chunks.go.
-	chunks   *chunkLog
-	stopCtx  func() bool // stops the shut on ctx's end
-	idle     *time.Timer // the idle timeout, nil when off
-	idleTime time.Duration
+	chunks  *chunkLog
+	stopCtx func() bool // stops the shut on ctx's end
+	// hedgeStop cancels the context of a call started while the cache
+	// lookup ran (WithUpstreamHedge), once the stream has ended.
+	hedgeStop context.CancelFunc
+	idle      *time.Timer // the idle timeout, nil when off
+	idleTime  time.Duration
 }
 
 // Chunk is a piece of a streamed answer.
@@ -128,15 +131,31 @@ func (s *Stream) watchLife(ctx context.Context, idle time.Duration) {
 }
 
 func (c *Companion) openStream(ctx context.Context, t *turn) (*Stream, error) {
-	s := &Stream{c: c, ctx: ctx, t: t, release: func() {}}
-	if hit, ok := c.lookup(ctx, t); ok {
-		s.hit = &hit
-		s.src = &replaySource{ctx: ctx, chunks: splitChunks(hit.Text)}
-		return s, nil
+	replay := func(hit CacheHit) *Stream {
+		return &Stream{c: c, ctx: ctx, t: t, release: func() {}, hit: &hit,
+			src: &replaySource{ctx: ctx, chunks: splitChunks(hit.Text)}}
 	}
+	if c.hedging(t) {
+		return hedged(c, ctx, t, replay, c.openMiss,
+			func(s *Stream, cancel context.CancelFunc) { s.hedgeStop = cancel },
+			func(s *Stream) {
+				s.ended.Store(true) // not a turn of its own: nothing to record
+				s.Close()
+			})
+	}
+	if hit, ok := c.lookup(ctx, t); ok {
+		return replay(hit), nil
+	}
+	return c.openMiss(ctx, t)
+}
+
+// openMiss opens the stream of a turn the cache could not serve: a reader
+// of the question's flight when coalescing is on, else a call of its own.
+func (c *Companion) openMiss(ctx context.Context, t *turn) (*Stream, error) {
 	if c.coalesce && t.cacheable {
 		return c.joinStream(ctx, t)
 	}
+	s := &Stream{c: c, ctx: ctx, t: t, release: func() {}}
 	if err := c.openUpstream(ctx, t, s); err != nil {
 		return nil, err
 	}
@@ -493,10 +512,13 @@ func (s *Stream) busy() func() {
 // ended by itself.
 func (s *Stream) stopLife() {
 	s.mu.Lock()
-	stop, idle := s.stopCtx, s.idle
+	stop, idle, hedge := s.stopCtx, s.idle, s.hedgeStop
 	s.mu.Unlock()
 	if stop != nil {
 		stop()
+	}
+	if hedge != nil {
+		hedge()
 	}
 	if idle != nil {
 		idle.Stop()

@@ -33,7 +33,7 @@ type tuned struct {
 
 // newTuned builds the tuned client; sem are the semantic tier's options
 // (a verifier, for one).
-func newTuned(ctx context.Context, u *upstream, model string, limit int, sem ...semantic.SemanticOption) (*tuned, error) {
+func newTuned(ctx context.Context, u *upstream, model string, limit int, hedge time.Duration, sem ...semantic.SemanticOption) (*tuned, error) {
 	t := &tuned{}
 	var err error
 	if t.mem, err = cache.NewMemory(cache.MemoryConfig{MaxBytes: 64 << 20}); err != nil {
@@ -85,6 +85,7 @@ func newTuned(ctx context.Context, u *upstream, model string, limit int, sem ...
 		companion.WithSemanticCache(t.sem),
 		companion.WithPromptBudget(promptBudget, promptReserve),
 		companion.WithModeration(t.post),
+		companion.WithUpstreamHedge(hedge),
 	); err != nil {
 		t.close()
 		return nil, err

@@ -84,13 +84,16 @@
 //
 // # Other scenarios
 //
-// -scenario tiers replays the traffic through Companion six times —
+// -scenario tiers replays the traffic through Companion ten times —
 // prewarming off and on, each with the semantic tier's rules alone and
 // with a simulated judge (companiontest.NewJudge, which knows the topics
 // and lies on -judge-error of the pairs; each judgement takes
-// -judge-delay, 300 ms) at 0 % and 2 % error — and prints hits by tier,
-// first-token latency, cost, wrong answers and the lookups verified.
-// -verifier judge puts that judge in the compare scenario too.
+// -judge-delay, 300 ms) at 0 % and 2 % error, the judge's runs once as
+// they are and once with the upstream call started when a lookup still
+// runs after -hedge (50 ms; companion.WithUpstreamHedge) — and prints
+// hits by tier, first-token latency, cost, wrong answers, the lookups
+// verified and the upstream calls abandoned for a hit. -verifier judge
+// and -hedge put the judge and the hedge in the compare scenario too.
 //
 // -scenario faults sends -fault-turns turns (2 000) at a memory-cached
 // Companion whose upstream faults -fault-rate (20 %) of chat requests in
@@ -153,6 +156,7 @@ type config struct {
 	verifier              string
 	judgeError            float64
 	judgeDelay            time.Duration
+	hedge                 time.Duration
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -169,6 +173,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.verifier, "verifier", "none", "the semantic tier's verifier: none (the rules alone) or judge (a simulated judge that knows the topics)")
 	fs.Float64Var(&c.judgeError, "judge-error", 0, "judge: share of pairs the simulated judge answers wrongly, in [0, 0.5)")
 	fs.DurationVar(&c.judgeDelay, "judge-delay", 300*time.Millisecond, "judge: time one judgement takes, a small model's round trip")
+	fs.DurationVar(&c.hedge, "hedge", 0, "start a turn's upstream call when its cache lookup still runs after this long (companion.WithUpstreamHedge); 0: off, except in the tiers scenario's hedged rows (50ms)")
 	fs.IntVar(&c.replicas, "replicas", 4, "replicas scenario: Companions sharing one Redis Cluster")
 	fs.Float64Var(&c.faultRate, "fault-rate", 0.2, "faults scenario: share of chat requests faulted, in 8 equal kinds")
 	fs.IntVar(&c.faultTurns, "fault-turns", 2000, "faults scenario: turns")
@@ -193,6 +198,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		c.latency = companiontest.Latency{FirstToken: c.latency.FirstToken / 20, PerPromptToken: c.latency.PerPromptToken / 20, PerOutputToken: c.latency.PerOutputToken / 20}
 		c.burstLat.FirstToken /= 20
 		c.judgeDelay /= 20
+		c.hedge /= 20
 	}
 	if c.logTurns == 0 {
 		c.logTurns = 4 * c.turns
@@ -210,8 +216,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-restyle must be in [0, 1]")
 	case c.verifier != "none" && c.verifier != "judge":
 		return nil, fmt.Errorf("-verifier %q: want none or judge", c.verifier)
-	case !(c.judgeError >= 0 && c.judgeError < 0.5) || c.judgeDelay < 0:
-		return nil, errors.New("-judge-error must be in [0, 0.5), -judge-delay not negative")
+	case !(c.judgeError >= 0 && c.judgeError < 0.5) || c.judgeDelay < 0 || c.hedge < 0:
+		return nil, errors.New("-judge-error must be in [0, 0.5), -judge-delay and -hedge not negative")
 	case c.faultRate < 0 || c.faultRate >= 1 || c.faultTurns <= 0 || c.faultConc <= 0:
 		return nil, errors.New("-fault-rate must be in [0, 1), -fault-turns and -fault-concurrency positive")
 	}
@@ -272,7 +278,7 @@ func compare(ctx context.Context, cfg *config, w *workload, stdout io.Writer) er
 		return err
 	}
 
-	tr, err := runTuned(ctx, cfg, u, w, true, cfg.verifier, cfg.judgeError)
+	tr, err := runTuned(ctx, cfg, u, w, true, cfg.verifier, cfg.judgeError, cfg.hedge)
 	if err != nil {
 		return err
 	}

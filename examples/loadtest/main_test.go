@@ -134,8 +134,8 @@ func TestTiersQuick(t *testing.T) {
 			t.Errorf("wrong answers %s in %s", wrong, line)
 		}
 	}
-	if rows != 6 || strings.Contains(out.String(), "turns failed") {
-		t.Errorf("want six rows and no failed turns:\n%s", out.String())
+	if rows != 10 || strings.Contains(out.String(), "turns failed") {
+		t.Errorf("want ten rows and no failed turns:\n%s", out.String())
 	}
 }
 
