@@ -83,6 +83,7 @@ func hedged[R any](c *Companion, ctx context.Context, t *turn,
 		out <- missed{r, err}
 	}()
 	l := <-done // the lookup is bounded by the cache timeouts and ctx
+	c.tel.hedge(ctx, l.ok)
 	if l.ok {
 		cancel()
 		c.counters.hedgesAbandoned.Add(1)

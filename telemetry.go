@@ -50,12 +50,18 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 //   - companion.queue.wait, s: time spent waiting for the limiter.
 //   - companion.cache.lookups [companion_cache_lookups_total]: by
 //     companion.cache.tier (exact, semantic) and companion.cache.result
-//     (hit, miss, error, rejected).
+//     (hit, miss, error, rejected); the semantic tier's also by
+//     companion.cache.reason, the [semantic.Reason] of its decision.
 //   - companion.tokens [companion_tokens_total]: by companion.token.type
 //     (input, output, saved).
 //   - companion.cost, USD [companion_cost_USD_total]: by companion.cost.kind
 //     (spent; saved, for what cache hits and prompt compression saved).
 //   - companion.upstream.errors: failed upstream calls by error.type.
+//   - companion.turn.retries: attempts made again, by error.type and
+//     result (retried, refused).
+//   - companion.turn.hedges [companion_turn_hedges_total]: upstream calls
+//     started while the lookup ran ([WithUpstreamHedge]), by
+//     companion.hedge.result (used, abandoned).
 //   - companion.turns.inflight: turns in progress.
 //   - gen_ai.client.operation.duration, s and gen_ai.client.token.usage:
 //     the GenAI semantic conventions' client metrics for upstream calls.
@@ -157,6 +163,7 @@ type telemetry struct {
 	cost       metric.Float64Counter
 	upErrors   metric.Int64Counter
 	retries    metric.Int64Counter
+	hedges     metric.Int64Counter
 	inflight   metric.Int64UpDownCounter
 	opDuration metric.Float64Histogram
 	tokenUsage metric.Int64Histogram
@@ -221,6 +228,7 @@ func newTelemetry(cfg *config, log *slog.Logger, tr *transport.Transport) (*tele
 	t.lookups = count("companion.cache.lookups", "{lookup}", "Cache lookups by tier and result, and the semantic tier's by the reason of its decision.")
 	t.tokens = count("companion.tokens", "{token}", "Tokens by type: input, output, and saved by compression.")
 	t.upErrors = count("companion.upstream.errors", "{error}", "Failed upstream calls by error type.")
+	t.hedges = count("companion.turn.hedges", "{call}", "Upstream calls started while the cache lookup still ran (WithUpstreamHedge), by result: used for a miss, or abandoned for a hit.")
 	t.retries = count("companion.turn.retries", "{retry}", "Upstream attempts a turn made again after a retryable failure, by error type of the failure; result refused when the retry budget or the deadline said no.")
 	var err error
 	t.cost, err = m.Float64Counter("companion.cost", metric.WithUnit("USD"), metric.WithDescription("Estimated cost: spent, and saved by caches and compression."))
@@ -299,6 +307,19 @@ func end(s trace.Span, err error) {
 		s.SetStatus(codes.Error, errorType(err))
 	}
 	s.End()
+}
+
+// hedge records an upstream call started while the lookup ran, used or
+// abandoned.
+func (t *telemetry) hedge(ctx context.Context, abandoned bool) {
+	if !t.metrics {
+		return
+	}
+	result := "used"
+	if abandoned {
+		result = "abandoned"
+	}
+	t.hedges.Add(ctx, 1, t.with("companion.hedge.result", result))
 }
 
 // lookup records a cache lookup, with the semantic tier's reason for its

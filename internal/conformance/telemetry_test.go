@@ -293,3 +293,49 @@ func TestTelemetrySemanticReasons(t *testing.T) {
 		t.Errorf("semantic lookups by reason/result = %v, want %v", got, want)
 	}
 }
+
+// A turn whose lookup waits on the verifier has its upstream call started
+// beside it (WithUpstreamHedge), counted by what became of the call.
+func TestTelemetryHedges(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	judge := companiontest.NewJudge(func(a, b string) bool { return true }, 0, 1)
+	judge.SetDelay(200 * time.Millisecond)
+	sem, err := semantic.NewSemantic(semantic.WithVerifier(judge))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := newTest(t, nil, companion.WithMeterProvider(mp), companion.WithSemanticCache(sem), companion.WithUpstreamHedge(10*time.Millisecond))
+	ctx := context.Background()
+	var last *companion.Answer
+	for _, q := range []string{"What is the capital of France?", "Which city is the capital of France?"} {
+		if last, err = c.Ask(ctx, companion.Question{Text: q}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "used"
+	if last.Source == companion.SourceSemantic {
+		want = "abandoned"
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if s, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "companion.turn.hedges" {
+				for _, p := range s.DataPoints {
+					r, _ := p.Attributes.Value("companion.hedge.result")
+					got[r.AsString()] += p.Value
+				}
+			}
+		}
+	}
+	if !maps.Equal(got, map[string]int64{want: 1}) || judge.Calls() != 1 {
+		t.Errorf("hedges = %v, want {%s: 1}; judge calls %d", got, want, judge.Calls())
+	}
+	if st := c.CacheStats(); st.Hedged != 1 {
+		t.Errorf("CacheStats.Hedged = %d", st.Hedged)
+	}
+}
