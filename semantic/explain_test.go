@@ -70,6 +70,9 @@ var probeSame = []probe{
 	{"电话是在哪一年发明的？", "电话发明于哪一年", Same},  // 在 / 于 belong to the question phrase
 	{"地球有多少颗卫星？", "地球的卫星是什么？", Unsure}, // a count against a description
 	{"一个碳原子有几个质子", "碳原子有多少个质子", Same},
+	{"sin x的导数是多少？", "求sin x的导数", Same}, // the count frame does not cut 导数
+	{"12和18的最大公约数是多少", "求12和18的最大公约数", Same},
+	{"碳原子的质子数是多少", "碳原子有多少个质子", Same}, // but counts a count
 }
 
 // probeOrder are the same words in another order: a move across a role

@@ -60,7 +60,7 @@ func stripFrames(toks []tok, lx *lexicon) ([]tok, qclass) {
 		changed = false
 		for _, f := range lx.frames {
 			n := len(f.prefix) + len(f.suffix)
-			if len(toks) <= n || !hasPrefix(toks, f.prefix) || !hasSuffix(toks, f.suffix) {
+			if len(toks) <= n || !hasPrefix(toks, f.prefix) || !hasSuffix(toks, f.suffix) || cutsWord(toks, f, lx) {
 				continue
 			}
 			toks = toks[len(f.prefix) : len(toks)-len(f.suffix)]
@@ -70,6 +70,21 @@ func stripFrames(toks []tok, lx *lexicon) ([]tok, qclass) {
 		}
 	}
 	return toks, c
+}
+
+// cutsWord reports whether frame f's edges fall inside a word of the
+// lexicon's list: a word that starts before the suffix and ends in it, or
+// starts in the prefix and ends after it.
+func cutsWord(toks []tok, f frame, lx *lexicon) bool {
+	cut := func(edge int) bool {
+		for i := max(0, edge-5); i < edge; i++ {
+			if _, n := lx.words.longest(toks, i, nil); n > 0 && i+n > edge {
+				return true
+			}
+		}
+		return false
+	}
+	return len(f.suffix) > 0 && cut(len(toks)-len(f.suffix)) || len(f.prefix) > 0 && cut(len(f.prefix))
 }
 
 func hasPrefix(toks []tok, p []string) bool {

@@ -83,6 +83,7 @@ type lexicon struct {
 	cl        map[string]bool
 	whPrep    map[string]bool   // prepositions a question word of time or place includes
 	copula    map[string]bool   // the copula and 等于, before 多少 or 几
+	words     phraseTable       // Chinese words a frame must not cut
 	typeNum   map[string]bool   // nouns naming a number literal's type
 	typeForm  map[string]bool   // nouns naming a formula's type
 	numbers   map[string]string // word → "3", "x100", "o2"
@@ -154,7 +155,7 @@ func entryToks(s string) []string {
 func parseLexicon(fsys embed.FS) (*lexicon, error) {
 	lx := &lexicon{
 		drop: phraseTable{}, neg: phraseTable{}, wh: phraseTable{}, and: map[string]bool{}, role: map[string]bool{}, resp: phraseTable{},
-		oneAfter: map[string]bool{}, cl: map[string]bool{}, whPrep: map[string]bool{}, copula: map[string]bool{}, numbers: map[string]string{},
+		oneAfter: map[string]bool{}, cl: map[string]bool{}, whPrep: map[string]bool{}, copula: map[string]bool{}, words: phraseTable{}, numbers: map[string]string{},
 		typeNum: map[string]bool{}, typeForm: map[string]bool{},
 		units: phraseTable{}, ops: phraseTable{}, synonyms: phraseTable{}, discourse: phraseTable{},
 	}
@@ -208,6 +209,8 @@ func parseLexicon(fsys embed.FS) (*lexicon, error) {
 				lx.oneAfter[strings.Join(p.toks, " ")] = true
 			case "cl":
 				lx.cl[w] = true
+			case "word":
+				lx.words.add(p)
 			case "whprep":
 				lx.whPrep[w] = true
 			case "copula":
