@@ -73,6 +73,7 @@ var probeSame = []probe{
 	{"sin x的导数是多少？", "求sin x的导数", Same}, // the count frame does not cut 导数
 	{"12和18的最大公约数是多少", "求12和18的最大公约数", Same},
 	{"碳原子的质子数是多少", "碳原子有多少个质子", Same}, // but counts a count
+	{"这所大学怎么样？", "这所大学咋样", Same},
 }
 
 // probeOrder are the same words in another order: a move across a role
