@@ -182,6 +182,10 @@ func sameToks(a, b []tok) bool {
 	return true
 }
 
+// maxCoordSide is the longest side, in tokens, that coordinationSwap
+// lets trade places: a noun phrase, not a clause.
+const maxCoordSide = 16
+
 // coordinationSwap reports whether b is a with the two sides of one
 // coordinator traded: "acids and bases" / "bases and acids", "酸和碱" /
 // "碱和酸", "鹦鹉鱼和罗汉鱼" / "罗汉鱼和鹦鹉鱼" (sides that share their last
@@ -208,12 +212,15 @@ func coordinationSwap(a, b []tok) bool {
 	}
 	// a[lo:hi] = X c Y and b[lo:hi] = Y c X, for a coordinator c, where
 	// lo ≤ pre and hi ≥ post: the common ends may belong to the sides.
-	for k := 1; k < len(a)-1; k++ {
+	// Each side is at most maxCoordSide tokens, which bounds the search
+	// to the coordinators near the difference whatever the questions'
+	// length; longer sides are left unexplained.
+	for k := max(1, post-maxCoordSide-1); k < min(len(a)-1, pre+maxCoordSide+1); k++ {
 		if !lx.and[a[k].text] {
 			continue
 		}
-		for lo := min(pre, k-1); lo >= 0; lo-- {
-			for hi := max(post, k+2); hi <= len(a); hi++ {
+		for lo := min(pre, k-1); lo >= max(0, k-maxCoordSide); lo-- {
+			for hi := max(post, k+2); hi <= min(len(a), k+1+maxCoordSide); hi++ {
 				x, y := a[lo:k], a[k+1:hi]
 				m := lo + len(y)
 				if b[m].text != a[k].text {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -256,5 +257,18 @@ func BenchmarkExplain(b *testing.B) {
 	for b.Loop() {
 		Explain("A 2 kg block is pushed with a force of 10 N. What is its acceleration?",
 			"What is the acceleration of a 2 kg block pushed by a 10 N force?")
+	}
+}
+
+// BenchmarkExplainLong is the rules on two questions of about 2 000
+// tokens that differ only by a coordination swapped near their end,
+// after a run of coordinators: the work stays linear in the length (the
+// swap search looks only near the difference).
+func BenchmarkExplainLong(b *testing.B) {
+	long := strings.Repeat("丙和", 1000)
+	x, y := long+"甲和乙", long+"乙和甲"
+	b.ReportAllocs()
+	for b.Loop() {
+		Explain(x, y)
 	}
 }

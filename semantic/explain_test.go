@@ -92,6 +92,8 @@ var probeOrder = []probe{
 	{"Does the Earth orbit the Sun?", "Does the Sun orbit the Earth?", Unsure},
 	{"鹦鹉鱼能和罗汉鱼一起养吗", "罗汉鱼能和鹦鹉鱼一起养吗", Same},
 	{"Can cats and dogs live together?", "Can dogs and cats live together?", Same},
+	// Sides longer than maxCoordSide tokens are clauses, not noun phrases.
+	{"甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午和未申酉戌亥", "未申酉戌亥和甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午", Unsure},
 	{"A和B分别是什么颜色", "B和A分别是什么颜色", Unsure},
 	{"Are Tom and Ann respectively 5 and 7?", "Are Ann and Tom respectively 5 and 7?", Unsure},
 }
