@@ -24,23 +24,18 @@ type clause struct {
 func splitClauses(s string) []clause {
 	var out []clause
 	start := 0
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		j := i + size
-		cut, colon := false, false
-		switch r {
-		case '.', '!', '?', ',', ';', ':':
-			next, _ := utf8.DecodeRuneInString(s[j:])
-			cut = j == len(s) || unicode.IsSpace(next) || isClausePunct(next)
-			colon = r == ':'
-		case '。', '！', '？', '，', '；', '：', '\n':
-			cut, colon = true, r == '：'
+	for i, r := range s {
+		if !isClausePunct(r) {
+			continue
 		}
-		if cut {
-			out = append(out, clause{start: start, end: i, colon: colon})
-			start = j
+		j := i + utf8.RuneLen(r)
+		if r < utf8.RuneSelf && r != '\n' { // ASCII: only before a space, more punctuation or the end
+			if next, _ := utf8.DecodeRuneInString(s[j:]); j < len(s) && !unicode.IsSpace(next) && !isClausePunct(next) {
+				continue
+			}
 		}
-		i = j
+		out = append(out, clause{start: start, end: i, colon: r == ':' || r == '：'})
+		start = j
 	}
 	return append(out, clause{start: start, end: len(s)})
 }

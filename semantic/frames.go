@@ -77,7 +77,7 @@ func stripFrames(toks []tok, lx *lexicon) ([]tok, qclass) {
 // starts in the prefix and ends after it.
 func cutsWord(toks []tok, f frame, lx *lexicon) bool {
 	cut := func(edge int) bool {
-		for i := max(0, edge-5); i < edge; i++ {
+		for i := max(0, edge-lx.wordsMax+1); i < edge; i++ {
 			if _, n := lx.words.longest(toks, i, nil); n > 0 && i+n > edge {
 				return true
 			}
@@ -112,7 +112,11 @@ func hasSuffix(toks []tok, p []string) bool {
 	return true
 }
 
-var whenOrWhere = [2]string{strconv.Itoa(int(qWhen)), strconv.Itoa(int(qWhere))}
+// whClass is the class of a question word of function.txt.
+func whClass(p phrase) qclass {
+	k, _ := strconv.Atoi(p.val)
+	return qclass(k)
+}
 
 // questionWords removes the question words wherever they stand (Chinese
 // leaves them in place: 碳原子有几个质子) and returns their classes.
@@ -133,14 +137,13 @@ func questionWords(toks []tok, lx *lexicon) ([]tok, qclass) {
 			// question phrase's own, as "in" is in "in what year": 结束于
 			// 哪年 asks what 哪年结束 asks.
 			if lx.whPrep[toks[i].text] && i+1 < len(toks) {
-				if p, n := lx.wh.longest(toks, i+1, nil); n > 0 && (p.val == whenOrWhere[0] || p.val == whenOrWhere[1]) {
+				if p, n := lx.wh.longest(toks, i+1, nil); n > 0 && whClass(p)&(qWhen|qWhere) != 0 {
 					i++
 					continue
 				}
 			}
 			if p, n := lx.wh.longest(toks, i, nil); n > 0 {
-				k, _ := strconv.Atoi(p.val)
-				cls := qclass(k)
+				cls := whClass(p)
 				// 多少 and 几 after the copula or 等于 ask for a value, as
 				// "what is" does (x的导数是多少, 1加1等于几); a classifier after
 				// them only counts, as after a number (几个质子).

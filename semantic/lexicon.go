@@ -84,6 +84,7 @@ type lexicon struct {
 	whPrep    map[string]bool   // prepositions a question word of time or place includes
 	copula    map[string]bool   // the copula and 等于, before 多少 or 几
 	words     phraseTable       // Chinese words a frame must not cut
+	wordsMax  int               // the longest of them, in tokens
 	typeNum   map[string]bool   // nouns naming a number literal's type
 	typeForm  map[string]bool   // nouns naming a formula's type
 	numbers   map[string]string // word → "3", "x100", "o2"
@@ -211,6 +212,7 @@ func parseLexicon(fsys embed.FS) (*lexicon, error) {
 				lx.cl[w] = true
 			case "word":
 				lx.words.add(p)
+				lx.wordsMax = max(lx.wordsMax, len(p.toks))
 			case "whprep":
 				lx.whPrep[w] = true
 			case "copula":
