@@ -155,6 +155,7 @@ func (c *Companion) CacheStats() CacheStats {
 type answerCache struct {
 	exact    cache.Store
 	semantic SemanticCache
+	decider  semanticDecider // semantic, when it says why; else nil
 	ttl      time.Duration
 	timeouts CacheTimeouts
 	tel      *telemetry
@@ -200,9 +201,9 @@ func (a *answerCache) Lookup(ctx context.Context, q *Question) (CacheHit, bool, 
 		err    error
 		reason semantic.Reason
 	)
-	if d, why := a.semantic.(semanticDecider); why {
+	if a.decider != nil {
 		var dec semantic.Decision
-		h, dec, err = d.LookupDecision(sctx, ns, q.Text)
+		h, dec, err = a.decider.LookupDecision(sctx, ns, q.Text)
 		ok, reason = err == nil && dec.Serve, dec.Reason
 	} else {
 		h, ok, err = a.semantic.Lookup(sctx, ns, q.Text)

@@ -107,7 +107,9 @@ func New(opts ...Option) (*Companion, error) {
 	}
 	c.tel = tel
 	if cfg.exact != nil || cfg.semantic != nil {
-		c.cache = &answerCache{exact: cfg.exact, semantic: cfg.semantic, ttl: cfg.cacheTTL, timeouts: cfg.cacheTimeouts, tel: tel}
+		ac := &answerCache{exact: cfg.exact, semantic: cfg.semantic, ttl: cfg.cacheTTL, timeouts: cfg.cacheTimeouts, tel: tel}
+		ac.decider, _ = cfg.semantic.(semanticDecider)
+		c.cache = ac
 	}
 	c.coalesce = c.cache != nil
 	if cfg.coalesce != nil {
