@@ -32,23 +32,32 @@ func WithUpstreamHedge(d time.Duration) Option {
 	})
 }
 
-// looked is the outcome of a cache lookup run on its own goroutine.
-type looked struct {
-	hit CacheHit
-	ok  bool
-}
-
 // hedging reports whether t's lookup may be hedged.
 func (c *Companion) hedging(t *turn) bool {
 	return c.hedge > 0 && c.cache != nil && t.cacheable
 }
 
+// missed is the outcome of a hedged miss path.
+type missed[R any] struct {
+	r   R
+	err error
+}
+
+// hedgeRun is a miss path the hedge timer started: its context's cancel
+// and where its outcome arrives.
+type hedgeRun[R any] struct {
+	cancel context.CancelFunc
+	out    chan missed[R]
+}
+
 // hedged answers t as the cache stage and, when the lookup is still
 // running after the hedge delay, the miss path at once: serve turns a hit
 // into the result; miss opens the miss path for a turn (a copy of t, so
-// that the two goroutines do not share it), under a context that keep
-// receives with the result to cancel when the result is done with, and
-// drop lets go of a miss's result the hit made useless.
+// that the two do not share it), under a context that keep receives with
+// the result to cancel when the result is done with, and drop lets go of
+// a miss's result the hit made useless. The lookup runs on the caller's
+// goroutine and the miss path only when the timer fires, so a lookup
+// that is fast costs a timer, not a goroutine.
 func hedged[R any](c *Companion, ctx context.Context, t *turn,
 	serve func(CacheHit) R,
 	miss func(context.Context, *turn) (R, error),
@@ -56,50 +65,40 @@ func hedged[R any](c *Companion, ctx context.Context, t *turn,
 	drop func(R),
 ) (R, error) {
 	mt := *t // the miss path's turn, copied before the lookup writes t
-	done := make(chan looked, 1)
-	go func() {
-		hit, ok := c.lookup(ctx, t)
-		done <- looked{hit, ok}
-	}()
-	timer := time.NewTimer(c.hedge)
-	select {
-	case l := <-done:
-		timer.Stop()
-		if l.ok {
-			return serve(l.hit), nil
+	started := make(chan hedgeRun[R], 1)
+	timer := time.AfterFunc(c.hedge, func() {
+		mctx, cancel := context.WithCancel(ctx)
+		h := hedgeRun[R]{cancel: cancel, out: make(chan missed[R], 1)}
+		started <- h
+		r, err := miss(mctx, &mt)
+		h.out <- missed[R]{r, err}
+	})
+	hit, ok := c.lookup(ctx, t) // bounded by the cache timeouts and ctx
+	if timer.Stop() {           // the miss path never started
+		if ok {
+			return serve(hit), nil
 		}
 		return miss(ctx, t)
-	case <-timer.C:
 	}
+	h := <-started
 	c.counters.hedged.Add(1)
-	mctx, cancel := context.WithCancel(ctx)
-	type missed struct {
-		r   R
-		err error
-	}
-	out := make(chan missed, 1)
-	go func() {
-		r, err := miss(mctx, &mt)
-		out <- missed{r, err}
-	}()
-	l := <-done // the lookup is bounded by the cache timeouts and ctx
-	c.tel.hedge(ctx, l.ok)
-	if l.ok {
-		cancel()
+	c.tel.hedge(ctx, ok)
+	if ok {
+		h.cancel()
 		c.counters.hedgesAbandoned.Add(1)
 		go func() {
-			if m := <-out; m.err == nil {
+			if m := <-h.out; m.err == nil {
 				drop(m.r)
 			}
 		}()
-		return serve(l.hit), nil
+		return serve(hit), nil
 	}
-	m := <-out
+	m := <-h.out
 	if m.err != nil {
-		cancel()
+		h.cancel()
 		return m.r, m.err
 	}
 	mt.t.Cache = t.t.Cache
-	keep(m.r, cancel)
+	keep(m.r, h.cancel)
 	return m.r, nil
 }
