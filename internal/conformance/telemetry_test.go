@@ -272,22 +272,7 @@ func TestTelemetrySemanticReasons(t *testing.T) {
 	if d.Serve {
 		result = "hit"
 	}
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(ctx, &rm); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if s, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "companion.cache.lookups" {
-				for _, p := range s.DataPoints {
-					r, _ := p.Attributes.Value("companion.cache.reason")
-					res, _ := p.Attributes.Value("companion.cache.result")
-					got[r.AsString()+"/"+res.AsString()] += p.Value
-				}
-			}
-		}
-	}
+	got := counts(t, reader, "companion.cache.lookups", "companion.cache.reason", "companion.cache.result")
 	want := map[string]int64{"no-candidate/miss": 1, string(d.Reason) + "/" + result: 1}
 	if !maps.Equal(got, want) {
 		t.Errorf("semantic lookups by reason/result = %v, want %v", got, want)
@@ -317,25 +302,39 @@ func TestTelemetryHedges(t *testing.T) {
 	if last.Source == companion.SourceSemantic {
 		want = "abandoned"
 	}
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(ctx, &rm); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if s, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "companion.turn.hedges" {
-				for _, p := range s.DataPoints {
-					r, _ := p.Attributes.Value("companion.hedge.result")
-					got[r.AsString()] += p.Value
-				}
-			}
-		}
-	}
+	got := counts(t, reader, "companion.turn.hedges", "companion.hedge.result")
 	if !maps.Equal(got, map[string]int64{want: 1}) || judge.Calls() != 1 {
 		t.Errorf("hedges = %v, want {%s: 1}; judge calls %d", got, want, judge.Calls())
 	}
 	if st := c.CacheStats(); st.Hedged != 1 {
 		t.Errorf("CacheStats.Hedged = %d", st.Hedged)
 	}
+}
+
+// counts collects reader's int64 counter name, summed by the values of
+// keys joined with "/" ("no-candidate/miss").
+func counts(t *testing.T, reader *sdkmetric.ManualReader, name string, keys ...attribute.Key) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			if !ok || m.Name != name {
+				continue
+			}
+			for _, p := range sum.DataPoints {
+				vals := make([]string, len(keys))
+				for i, k := range keys {
+					v, _ := p.Attributes.Value(k)
+					vals[i] = v.AsString()
+				}
+				got[strings.Join(vals, "/")] += p.Value
+			}
+		}
+	}
+	return got
 }
