@@ -217,3 +217,29 @@ var probeDiscourse = []probe{
 	{"What is 0.5 + 1,000?", "What is 0.5 + 1,000? thx", Same},
 	{"15% of 80 = ?", "15% of 80 = ? x is what I need", Unsure}, // no formula 80=x across the clauses
 }
+
+// FuzzSplitClauses checks that the clauses of any text are in order,
+// within it, and apart by exactly one clause punctuation mark.
+func FuzzSplitClauses(f *testing.F) {
+	for _, s := range []string{"", "Hi there, what is x? Thanks!", "0.5, 1,000 and 3:4", "老师好，什么是质数？谢谢。", "a:\nb", "...", "\xff,", "：："} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		cs := splitClauses(s)
+		if len(cs) == 0 || cs[0].start != 0 || cs[len(cs)-1].end != len(s) {
+			t.Fatalf("%q: clauses %v do not span the text", s, cs)
+		}
+		for i, c := range cs {
+			if c.start > c.end {
+				t.Fatalf("%q: clause %d is %v", s, i, c)
+			}
+			if i == 0 {
+				continue
+			}
+			r, n := utf8.DecodeRuneInString(s[cs[i-1].end:])
+			if cs[i-1].end+n != c.start || !isClausePunct(r) {
+				t.Fatalf("%q: clauses %d and %d are apart by %q", s, i-1, i, s[cs[i-1].end:c.start])
+			}
+		}
+	})
+}
