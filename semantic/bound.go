@@ -36,6 +36,7 @@ type bandKey struct {
 type cell struct {
 	asked, yes uint64 // verifier decisions in this cell
 	skipped    uint64 // lookups served without asking
+	passed     uint64 // lookups not asked for the band's low yield
 }
 
 func bandOf(sim float64) int {
@@ -87,6 +88,25 @@ func (b *bounds) skip(v Verdict, sim, maxErr float64) (bool, float64) {
 		return false, ub
 	}
 	return true, ub
+}
+
+// worthAsking reports whether a candidate of this verdict and similarity,
+// below the verify threshold, is worth a verifier call: its cell has not
+// been asked, or the upper bound of its share of yes is at least yield,
+// or (when learn) it is the cell's exploration turn. learn false only
+// predicts, changing nothing.
+func (b *bounds) worthAsking(v Verdict, sim, yield float64, learn bool) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.cells[bandKey{v, bandOf(sim)}]
+	if c == nil || wilsonUpper(c.yes, c.asked) >= yield {
+		return true
+	}
+	if !learn {
+		return false
+	}
+	c.passed++
+	return c.passed%exploreEvery == 0
 }
 
 // record adds a verifier decision to its cell.
@@ -145,6 +165,9 @@ type BandStats struct {
 	Verified, Yes uint64
 	// Skipped counts lookups served without asking.
 	Skipped uint64
+	// Passed counts lookups below the verify threshold not asked
+	// because the band's yes was too rare ([WithVerifyYield]).
+	Passed uint64
 	// ErrorBound is the upper 95 % confidence bound of the share of
 	// candidates the verifier refuses: the error of serving the band
 	// without asking.
@@ -157,7 +180,7 @@ func (b *bounds) stats() []BandStats {
 	out := make([]BandStats, 0, len(b.cells))
 	for k, c := range b.cells {
 		out = append(out, BandStats{Verdict: k.verdict, Low: float64(k.band) * bandWidth,
-			Verified: c.asked, Yes: c.yes, Skipped: c.skipped, ErrorBound: wilsonUpper(c.asked-c.yes, c.asked)})
+			Verified: c.asked, Yes: c.yes, Skipped: c.skipped, Passed: c.passed, ErrorBound: wilsonUpper(c.asked-c.yes, c.asked)})
 	}
 	for i := 1; i < len(out); i++ {
 		for j := i; j > 0 && (out[j].Verdict < out[j-1].Verdict || out[j].Verdict == out[j-1].Verdict && out[j].Low < out[j-1].Low); j-- {

@@ -60,6 +60,10 @@ const (
 	// this similarity band leave the error of that yes above
 	// [WithMaxError].
 	ReasonUncertain Reason = "uncertain"
+	// ReasonLowYield: the candidate is below the verify threshold, in a
+	// similarity band where the verifier has said yes too rarely to be
+	// worth asking ([WithVerifyYield]).
+	ReasonLowYield Reason = "low-yield"
 )
 
 // reasons lists every reason, for the counters.
@@ -67,7 +71,7 @@ var reasons = []Reason{
 	ReasonExplained, ReasonVerified, ReasonWithinBound,
 	ReasonNoCandidate, ReasonBelowThreshold, ReasonNumber, ReasonFormula, ReasonUnit,
 	ReasonNegation, ReasonQuestion, ReasonOrder, ReasonAddition, ReasonTerm,
-	ReasonVerifierNo, ReasonVerifierError, ReasonUncertain,
+	ReasonVerifierNo, ReasonVerifierError, ReasonUncertain, ReasonLowYield,
 }
 
 func reasonIndex(r Reason) int {

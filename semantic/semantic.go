@@ -60,8 +60,10 @@ const (
 // every difference from the asked question the rules explain ([Explain]);
 // anything else is a miss with a [Reason]. With a [Verifier]
 // ([WithVerifier]) the candidates the rules leave open ([Unsure]), from a
-// lower similarity on ([WithVerifyThreshold]), go to the verifier, and an
-// error bound ([WithMaxError]) decides what may be served without asking.
+// lower similarity on ([WithVerifyThreshold]), go to the verifier, and
+// lower still ([WithVerifyFloor]) where its yes has been common enough to
+// pay ([WithVerifyYield]); an error bound ([WithMaxError]) decides what
+// may be served without asking.
 // Each [cache.Namespace.ID] has its own index, so tenants, models, system
 // prompts, subjects, grades and conversations never meet.
 //
@@ -87,7 +89,9 @@ type Semantic struct {
 	verifier   *verdicts
 	verErr     float64 // the verifier's error rate (ErrorRater), 0 if unknown
 	maxError   float64
-	verifyAt   float64 // lowest similarity sent to the verifier
+	verifyAt   float64 // lowest similarity always sent to the verifier
+	verifyLow  float64 // lowest similarity ever sent to the verifier
+	yield      float64 // least share of yes worth asking for below verifyAt
 	bounds     bounds
 	ttl        time.Duration
 	maxEntries int
@@ -254,15 +258,61 @@ func WithMaxError(delta float64) SemanticOption {
 	})
 }
 
-// WithVerifyThreshold sets the lowest similarity of a candidate sent to
-// the verifier, in (0, 1]: with a judge the tier can look further than
-// the rules alone may. Default: the threshold minus 0.15.
+// WithVerifyThreshold sets the lowest similarity of a candidate always
+// sent to the verifier, in (0, 1]: with a judge the tier can look further
+// than the rules alone may. Default: the threshold minus 0.15.
 func WithVerifyThreshold(t float64) SemanticOption {
 	return semanticOptionFunc(func(s *Semantic) error {
 		if !(t > 0 && t <= 1) {
 			return configErrorf("verify threshold %v not in (0, 1]", t)
 		}
 		s.verifyAt = t
+		return nil
+	})
+}
+
+// WithVerifyFloor sets the lowest similarity of a candidate the verifier
+// may be asked about, in (0, 1]. Between it and the verify threshold
+// ([WithVerifyThreshold]) the tier asks only where asking pays: in a
+// similarity band (0.05 wide) and rule verdict where the verifier's past
+// answers leave the upper 95 % confidence bound of its share of yes at or
+// above the yield ([WithVerifyYield]); a band that has not been asked yet
+// is asked. Where the bound falls below the yield, it still asks one
+// lookup in 20, so that a change of traffic is noticed; a lookup asks
+// about at most one candidate below the verify threshold. A floor at or
+// above the verify threshold turns this off. Default: the threshold minus
+// 0.35.
+func WithVerifyFloor(t float64) SemanticOption {
+	return semanticOptionFunc(func(s *Semantic) error {
+		if !(t > 0 && t <= 1) {
+			return configErrorf("verify floor %v not in (0, 1]", t)
+		}
+		s.verifyLow = t
+		return nil
+	})
+}
+
+// DefaultVerifyYield is the least share of yes for which the tier asks the
+// verifier below the verify threshold: 0.2. Without [WithUpstreamHedge]
+// of package companion, a verifier call adds its latency (about 0.3 s for
+// a small model) to every lookup it refuses and saves an upstream call
+// (about 1.5 s to a full answer) on every one it accepts: asking pays for
+// the time to an answer from a yes rate of 0.3 / (0.3 + 1.5), about 0.17,
+// and for tokens from far less (a verdict costs well under 1 % of an
+// answer).
+const DefaultVerifyYield = 0.2
+
+// WithVerifyYield sets the least share of yes, in (0, 1), for which the
+// tier asks the verifier about a candidate between the verify floor
+// ([WithVerifyFloor]) and the verify threshold. A tier whose verifier's
+// latency is hidden (the upstream hedged) may ask for less: its cost is
+// then only tokens. Default [DefaultVerifyYield].
+func WithVerifyYield(y float64) SemanticOption {
+	return semanticOptionFunc(func(s *Semantic) error {
+		if !(y > 0 && y < 1) {
+			return configErrorf("verify yield %v not in (0, 1)", y)
+		}
+		s.yield = y
 		return nil
 	})
 }
@@ -357,6 +407,7 @@ func NewSemantic(opts ...SemanticOption) (*Semantic, error) {
 	s := &Semantic{
 		rules:      true,
 		maxError:   DefaultMaxError,
+		yield:      DefaultVerifyYield,
 		ttl:        cache.DefaultTTL,
 		maxEntries: DefaultSemanticMaxEntries,
 		kind:       IndexAuto,
@@ -391,6 +442,12 @@ func NewSemantic(opts ...SemanticOption) (*Semantic, error) {
 	}
 	if s.verifyAt > s.threshold {
 		s.verifyAt = s.threshold
+	}
+	if s.verifyLow == 0 {
+		s.verifyLow = max(0.01, s.threshold-0.35)
+	}
+	if s.verifyLow > s.verifyAt {
+		s.verifyLow = s.verifyAt
 	}
 	return s, nil
 }
@@ -493,7 +550,7 @@ func (s *Semantic) decide(ctx context.Context, asked string, an *analysis, c can
 	d := Decision{Similarity: c.sim}
 	floor := s.threshold
 	if s.verifier != nil {
-		floor = s.verifyAt
+		floor = s.verifyLow
 	}
 	if c.sim < floor {
 		d.Reason = ReasonBelowThreshold
@@ -529,6 +586,10 @@ func (s *Semantic) decide(ctx context.Context, asked string, an *analysis, c can
 			d.Serve, d.Reason, d.EstimatedError = true, ReasonWithinBound, ub
 			return d, nil
 		}
+	}
+	if c.sim < s.verifyAt && !s.bounds.worthAsking(d.Verdict, c.sim, s.yield, learn) {
+		d.Reason = ReasonLowYield
+		return d, nil
 	}
 	same, _, err := s.verifier.verify(ctx, c.rec.entry.Question, asked)
 	d.Verified = true
@@ -598,7 +659,7 @@ func (s *Semantic) LookupDecision(ctx context.Context, ns cache.Namespace, quest
 	now := s.now()
 	floor := s.threshold
 	if s.verifier != nil {
-		floor = s.verifyAt
+		floor = s.verifyLow
 	}
 	var cands []candidate
 	best := Decision{Reason: ReasonNoCandidate}
@@ -634,6 +695,9 @@ func (s *Semantic) LookupDecision(ctx context.Context, ns cache.Namespace, quest
 		}
 		if i == 0 {
 			best = d
+		}
+		if d.Verified && c.sim < s.verifyAt {
+			break // one verifier call below the verify threshold per lookup
 		}
 	}
 	return s.miss(best)

@@ -3,6 +3,7 @@ package semantic
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -173,4 +174,75 @@ func FuzzParseVerdict(f *testing.F) {
 			t.Fatalf("%q parsed as %v", s, same)
 		}
 	})
+}
+
+// TestVerifyYield: below the verify threshold the tier asks only where
+// the verifier's yes is common enough to pay, and still explores there.
+func TestVerifyYield(t *testing.T) {
+	ctx := context.Background()
+	run := func(same bool) (*Semantic, *countingVerifier) {
+		cv := &countingVerifier{same: same}
+		s := mustSemantic(t, WithVerifier(cv))
+		for i := range 200 {
+			ns := cache.Namespace{Model: "m", Tenant: fmt.Sprint("t", i)}
+			// Pairs the verifier's cache tells apart, the rules do not.
+			s.Add(ctx, ns, cache.Entry{Question: "Explain the water cycle in a rainforest.", Answer: "a"}, 0)
+			_, d, err := s.LookupDecision(ctx, ns, "How does rain form in a rainforest"+strings.Repeat(" ", i)+"?")
+			if err != nil || d.Similarity < 0.30 || d.Similarity >= 0.50 {
+				t.Fatalf("lookup %d: %+v %v: not between the verify floor and threshold", i, d, err)
+			}
+		}
+		return s, cv
+	}
+	s, cv := run(false)
+	st := s.Stats()
+	// Wilson's upper bound of 0 yes in n falls below 0.2 at n = 11; then
+	// one lookup in 20 explores.
+	if n := cv.calls.Load(); n < 11 || n > 30 {
+		t.Errorf("a verifier that never says yes was asked %d times in 200 lookups, want about 11 + 189/20", n)
+	}
+	if st.Reasons[ReasonLowYield] < 150 {
+		t.Errorf("low-yield misses %d, want most of 200: %v", st.Reasons[ReasonLowYield], st.Reasons)
+	}
+	var passed uint64
+	for _, b := range st.Bands {
+		passed += b.Passed
+	}
+	if passed < uint64(st.Reasons[ReasonLowYield]) {
+		t.Errorf("bands passed %d, low-yield misses %d", passed, st.Reasons[ReasonLowYield])
+	}
+	// Match predicts without learning: no call, the same reason.
+	before := cv.calls.Load()
+	if d, err := s.Match(ctx, "Explain the water cycle in a rainforest.", "How does rain form in a rainforest?"); err != nil || d.Serve || d.Reason != ReasonLowYield || cv.calls.Load() != before {
+		t.Errorf("Match after learning: %+v %v, %d calls", d, err, cv.calls.Load()-before)
+	}
+	// A verifier that always says yes is always worth asking.
+	s, cv = run(true)
+	if n := cv.calls.Load(); n != 200 || s.Stats().Reasons[ReasonVerified] != 200 {
+		t.Errorf("a verifier that always says yes: %d calls, reasons %v", n, s.Stats().Reasons)
+	}
+	// At most one call below the verify threshold per lookup.
+	cv = &countingVerifier{}
+	s = mustSemantic(t, WithVerifier(cv))
+	s.Add(ctx, nsMaths, cache.Entry{Question: "Explain the water cycle in a rainforest.", Answer: "a"}, 0)
+	s.Add(ctx, nsMaths, cache.Entry{Question: "Explain the water cycle in a tropical rainforest.", Answer: "b"}, 0)
+	if d, _ := s.Match(ctx, "Explain the water cycle in a tropical rainforest.", "How does rain form in a rainforest?"); d.Similarity < 0.30 {
+		t.Fatalf("second candidate at %v, below the verify floor", d.Similarity)
+	}
+	cv.calls.Store(0)
+	if _, d, _ := s.LookupDecision(ctx, nsMaths, "How does rain form in a rainforest?"); d.Serve || cv.calls.Load() != 1 {
+		t.Errorf("two candidates below the verify threshold: %+v, %d calls", d, cv.calls.Load())
+	}
+	// A floor at the verify threshold turns it off.
+	cv = &countingVerifier{same: true}
+	s = mustSemantic(t, WithVerifier(cv), WithVerifyFloor(0.9))
+	s.Add(ctx, nsMaths, cache.Entry{Question: "Explain the water cycle in a rainforest.", Answer: "a"}, 0)
+	if _, d, _ := s.LookupDecision(ctx, nsMaths, "How does rain form in a rainforest?"); d.Serve || d.Reason != ReasonBelowThreshold || cv.calls.Load() != 0 {
+		t.Errorf("floor at the verify threshold: %+v, %d calls", d, cv.calls.Load())
+	}
+	for _, o := range []SemanticOption{WithVerifyFloor(0), WithVerifyFloor(1.5), WithVerifyYield(0), WithVerifyYield(1)} {
+		if _, err := NewSemantic(o); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("bad option accepted: %v", err)
+		}
+	}
 }
