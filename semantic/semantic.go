@@ -678,9 +678,11 @@ func (s *Semantic) LookupDecision(ctx context.Context, ns cache.Namespace, quest
 		}
 	}
 	p.mu.RUnlock()
+	verified := false // this lookup asked the verifier, counted once
 	for i, c := range cands {
 		d, err := s.decide(ctx, question, an, c, true)
-		if d.Verified {
+		if d.Verified && !verified {
+			verified = true
 			s.st.verified.Add(1)
 		}
 		if err != nil {

@@ -233,6 +233,15 @@ func TestVerifyYield(t *testing.T) {
 	if _, d, _ := s.LookupDecision(ctx, nsMaths, "How does rain form in a rainforest?"); d.Serve || cv.calls.Load() != 1 {
 		t.Errorf("two candidates below the verify threshold: %+v, %d calls", d, cv.calls.Load())
 	}
+	// Two candidates above the verify threshold are both asked, in one
+	// verified lookup.
+	cv = &countingVerifier{}
+	s = mustSemantic(t, WithVerifier(cv))
+	s.Add(ctx, nsMaths, cache.Entry{Question: "How do plants make food?", Answer: "a"}, 0)
+	s.Add(ctx, nsMaths, cache.Entry{Question: "How do green plants make food?", Answer: "b"}, 0)
+	if _, d, _ := s.LookupDecision(ctx, nsMaths, "How do desert plants make food?"); d.Serve || cv.calls.Load() != 2 || s.Stats().Verified != 1 {
+		t.Errorf("two candidates above the verify threshold: %+v, %d calls, %d lookups verified", d, cv.calls.Load(), s.Stats().Verified)
+	}
 	// A floor at the verify threshold turns it off.
 	cv = &countingVerifier{same: true}
 	s = mustSemantic(t, WithVerifier(cv), WithVerifyFloor(0.9))
