@@ -120,8 +120,8 @@ func (t *tuned) close() {
 }
 
 // prewarm precomputes, through the Batch API at half price, the answers
-// to the questions asked at least twice in yesterday's log.
-func (t *tuned) prewarm(ctx context.Context, log []companion.Question) (*companion.PrewarmReport, int, error) {
+// to the questions asked at least minCount times in yesterday's log.
+func (t *tuned) prewarm(ctx context.Context, log []companion.Question, minCount int) (*companion.PrewarmReport, int, error) {
 	texts := make([]string, len(log))
 	byText := map[string]companion.Question{}
 	for i, q := range log {
@@ -132,7 +132,7 @@ func (t *tuned) prewarm(ctx context.Context, log []companion.Question) (*compani
 	}
 	var qs []companion.Question
 	for _, h := range batch.HotQuestions(texts, 0) {
-		if h.Count < 2 {
+		if h.Count < minCount {
 			break
 		}
 		if q, ok := byText[h.Text]; ok {

@@ -141,6 +141,7 @@ func main() {
 type config struct {
 	turns, concurrency    int
 	logTurns              int
+	prewarmMin            int
 	rttFar, rttNear       time.Duration
 	decode                time.Duration
 	scenario              string
@@ -164,7 +165,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	c := &config{}
 	fs.IntVar(&c.turns, "turns", 500, "turns of traffic replayed through each client")
-	fs.IntVar(&c.logTurns, "log-turns", 0, "turns in yesterday's log, whose questions asked twice or more are prewarmed; 0: four times -turns")
+	fs.IntVar(&c.logTurns, "log-turns", 0, "turns in yesterday's log, whose questions asked -prewarm-min times or more are prewarmed; 0: four times -turns")
+	fs.IntVar(&c.prewarmMin, "prewarm-min", 2, "prewarm the questions asked at least this many times in yesterday's log")
 	fs.IntVar(&c.concurrency, "concurrency", 100, "turns in flight at once per client (a closed loop), and Companion's concurrency limit")
 	fs.DurationVar(&c.rttFar, "rtt-far", 180*time.Millisecond, "round trip to the far endpoint")
 	fs.DurationVar(&c.rttNear, "rtt-near", 28*time.Millisecond, "round trip to the near endpoint")
@@ -206,6 +208,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	switch {
 	case c.logTurns < 0:
 		return nil, errors.New("-log-turns must not be negative")
+	case c.prewarmMin < 1:
+		return nil, errors.New("-prewarm-min must be at least 1")
 	case c.turns <= 0 || c.concurrency <= 0 || c.burstTurns <= 0 || c.burstLim <= 0:
 		return nil, errors.New("-turns, -concurrency, -burst-turns and -burst-limit must be positive")
 	case c.rttFar < 0 || c.rttNear < 0:

@@ -116,7 +116,7 @@ func runReplicas(ctx context.Context, cfg *config, w *workload, rc redis.Univers
 	run := &replicaRun{n: n}
 	log := w.yesterday
 	for _, c := range rs.cs {
-		rep, hot, err := (&tuned{c: c}).prewarm(ctx, log)
+		rep, hot, err := (&tuned{c: c}).prewarm(ctx, log, cfg.prewarmMin)
 		if err != nil {
 			return nil, fmt.Errorf("prewarm: %w", err)
 		}

@@ -49,7 +49,7 @@ func runTuned(ctx context.Context, cfg *config, u *upstream, w *workload, prewar
 	}
 	defer t.close()
 	if prewarm {
-		if run.prewarm, run.hot, err = t.prewarm(ctx, w.yesterday); err != nil {
+		if run.prewarm, run.hot, err = t.prewarm(ctx, w.yesterday, cfg.prewarmMin); err != nil {
 			return nil, fmt.Errorf("prewarm: %w", err)
 		}
 	}
