@@ -58,8 +58,8 @@
 // and the moderation endpoint in parallel at its end), the limiter, and
 // its transport warmed and sending calls to the fastest endpoint. Before
 // the traffic it prewarms, through the Batch API at half price, the
-// questions asked at least twice in "yesterday's" log (the same
-// distribution, another seed); that cost is in its total.
+// questions asked at least -prewarm-min times (2) in "yesterday's" log
+// (the same distribution, another seed); that cost is in its total.
 //
 // Yesterday's log is -log-turns turns, by default four times -turns. A
 // day of a tutoring service is far longer than the replay: at 800 000

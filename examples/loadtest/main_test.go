@@ -169,3 +169,15 @@ func TestFaultsQuick(t *testing.T) {
 		t.Error("no retries: the faults were not injected")
 	}
 }
+
+func TestParseRejects(t *testing.T) {
+	for _, args := range [][]string{{"-prewarm-min", "0"}, {"-log-turns", "-1"}, {"-scenario", "x"}, {"-judge-error", "0.5"}, {"-restyle", "2"}} {
+		if _, err := parse(args, io.Discard); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+	c, err := parse(nil, io.Discard)
+	if err != nil || c.prewarmMin != 2 || c.logTurns != 4*c.turns {
+		t.Errorf("defaults: %+v, %v", c, err)
+	}
+}
