@@ -1,6 +1,8 @@
 package semantic
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -40,6 +42,11 @@ var probeDifferent = []struct{ a, b string }{
 	{"冰为什么不会沉下去？", "冰为什么会沉下去？"},
 	{"一千克等于多少克？", "一千克等于多少毫克？"},
 	{"5的3倍是多少", "3的5倍是多少"},
+	{"这个函数是不是偶函数", "这个函数不是偶函数"}, // an A-not-A question against a negation
+	{"这道题好不好做", "这道题不好做"},
+	{"怎么了解光合作用", "光合作用怎么了"}, // 怎么了 asks what happened only at a clause's end
+	{"他才学会乘法吗", "他学会乘法吗"},   // 才 with no question word before it is a word
+	{"谁有这本书", "这本书是什么"},     // 谁有 asks about a person
 }
 
 // probeSame are paraphrases of other topics, each with what the rules
@@ -54,6 +61,21 @@ var probeSame = []probe{
 	{"二十五的平方是多少？", "25的平方等于多少？", Same},
 	{"一千克等于多少克？", "1千克是多少克？", Unsure}, // gap: 等于 as the copula
 	{"零是偶数吗？", "0是不是偶数？", Same},
+	{"有没有简单的方法记住乘法表", "有简单的方法记住乘法表吗", Same}, // A-not-A: yes or no, no negation
+	{"我的电脑能不能装这个软件", "我的电脑能装这个软件吗？", Same},
+	{"你喜欢不喜欢数学", "你喜欢数学吗", Same},
+	{"这个三角形是直角三角形么", "这个三角形是直角三角形吗", Same}, // 么 ending the question is 吗
+	{"这个公式怎么用", "这公式怎么用", Same},            // a demonstrative's classifier
+	{"电脑怎么了", "电脑怎么回事", Same},
+	{"What is the difference between mitosis and meiosis?", "How does meiosis differ from mitosis?", Same}, // two contents
+	{"How is weather different from climate?", "what's the difference between climate and weather", Same},
+	{"酸和碱有什么区别", "碱与酸的区别是什么", Same},
+	{"如何区分质数和合数", "质数和合数有什么区别？", Same},
+	{"怎样才能学好数学", "怎样学好数学？", Same}, // 才 after a question word
+	{"铁为什么不溶于水", "铁怎么不溶于水", Same}, // 怎么 before a negation asks why
+	{"分数怎么约分才最简", "分数怎么约分最简", Same},
+	{"谁能告诉我勾股定理是什么", "勾股定理是什么", Same}, // a request to whoever reads
+	{"Can someone tell me what a prime number is?", "What is a prime number?", Same},
 	{"16的平方根是多少？", "求16的平方根", Same},
 	{"Is x ≠ 3?", "Is x not equal to 3?", Same},
 	{"Why can't ice sink?", "Why cannot ice sink?", Same},
@@ -173,13 +195,49 @@ func TestLexiconLoads(t *testing.T) {
 	}
 }
 
+func TestExpandAlternatives(t *testing.T) {
+	got, err := expandAlternatives("{what is|} the {difference|differences} between * and *")
+	want := []string{"what is the difference between * and *", "what is the differences between * and *",
+		" the difference between * and *", " the differences between * and *"}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("got %q, %v", got, err)
+	}
+	for _, bad := range []string{"{a|b", "a|b", "a}", "{a{b}}"} {
+		if _, err := expandAlternatives(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// FuzzExpandAlternatives checks that the frames' pattern parser never
+// panics and expands every {…} it accepts.
+func FuzzExpandAlternatives(f *testing.F) {
+	for _, s := range []string{"", "*", "{a|b} *", "{|} * {x|y|z}", "{", "}", "|", "{{}}", "* {和|与} *"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, err := expandAlternatives(s)
+		if err != nil {
+			return
+		}
+		if len(out) == 0 || len(out) > 1<<20 {
+			t.Fatalf("%q: %d patterns", s, len(out))
+		}
+		for _, p := range out {
+			if strings.ContainsAny(p, "{|}") {
+				t.Fatalf("%q: %q left unexpanded", s, p)
+			}
+		}
+	})
+}
+
 // FuzzExplain checks that the rules never panic, are deterministic and
 // explain a question as the same as itself, on any input.
 func FuzzExplain(f *testing.F) {
 	for _, s := range []string{"", "What is Newton's 2nd law?", "解方程 2x+3=7", "x²的导数", "\xff\xfe", "World War II",
 		"1,000.50 km/h", "四分之三", "百分之十五", "第二十一", "d/dx", "'go'", "“的”", "--5", "3/0", "一千克",
 		"x-", "-", "(", "for x", "百分之", "分之", "of", "a of b of c", "what is", "是什么", "twenty and", "一个",
-		"hi, thanks!", "um", "，，", "老师好，？", "say: hello", ". . ."} {
+		"hi, thanks!", "um", "，，", "老师好，？", "say: hello", ". . .", "有没有", "可不可以", "喜欢不喜欢", "不不不", "么", "这么", "怎么了", "这个", "difference between and", "和有什么区别", "区分"} {
 		f.Add(s, "what is "+s)
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {

@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // qclass is a set of question classes: what a question asks for.
@@ -19,11 +20,12 @@ const (
 	qWhere                      // a place
 	qHowMany                    // a count or an amount
 	qYesNo                      // yes or no
+	qDiff                       // the difference between two things
 )
 
 var classByName = map[string]qclass{
 	"ask": qAsk, "why": qWhy, "how": qHow, "who": qWho, "whose": qWhose,
-	"when": qWhen, "where": qWhere, "howmany": qHowMany, "yesno": qYesNo,
+	"when": qWhen, "where": qWhere, "howmany": qHowMany, "yesno": qYesNo, "diff": qDiff,
 }
 
 // String names the classes, for decisions' details.
@@ -63,13 +65,44 @@ func stripFrames(toks []tok, lx *lexicon) ([]tok, qclass) {
 			if len(toks) <= n || !hasPrefix(toks, f.prefix) || !hasSuffix(toks, f.suffix) || cutsWord(toks, f, lx) {
 				continue
 			}
-			toks = toks[len(f.prefix) : len(toks)-len(f.suffix)]
+			inner := toks[len(f.prefix) : len(toks)-len(f.suffix)]
+			if len(f.middle) > 0 {
+				var ok bool
+				if inner, ok = joinContents(inner, f.middle); !ok {
+					continue
+				}
+			}
+			toks = inner
 			c |= f.class
 			changed = true
 			break
 		}
 	}
 	return toks, c
+}
+
+// joinContents finds the first occurrence of middle in toks with content
+// on both sides and writes the two contents as one coordination, "A and
+// B" (A 和 B for a Chinese frame), which the matcher lets trade places: "how is A
+// different from B" asks what "the difference between B and A" asks.
+func joinContents(toks []tok, middle []string) ([]tok, bool) {
+	for i := 1; i+len(middle) < len(toks); i++ {
+		if !hasPrefix(toks[i:], middle) {
+			continue
+		}
+		and := tok{text: "and", kind: tWord}
+		if r, _ := utf8.DecodeRuneInString(middle[0]); isCJK(r) {
+			and = tok{text: "和", kind: tHan, glued: true}
+		}
+		out := make([]tok, 0, i+1+len(toks)-i-len(middle))
+		out = append(out, toks[:i]...)
+		out = append(out, and)
+		after := toks[i+len(middle):]
+		out = append(out, after...)
+		out[i+1].glued = and.kind == tHan && after[0].kind == tHan
+		return out, true
+	}
+	return nil, false
 }
 
 // cutsWord reports whether frame f's edges fall inside a word of the
@@ -123,7 +156,28 @@ func whClass(p phrase) qclass {
 func questionWords(toks []tok, lx *lexicon) ([]tok, qclass) {
 	var c qclass
 	out := toks[:0:0]
+	sawWh := false // a question word earlier in this clause
 	for i := 0; i < len(toks); {
+		if toks[i].kind == tBreak {
+			sawWh = false
+		}
+		if sawWh && lx.afterWh[toks[i].text] {
+			i++
+			continue
+		}
+		// An A-not-A question (有没有, 可不可以) asks yes or no of the
+		// verb, which stays; its 不 negates nothing.
+		if n := aNotA(toks, i, lx); n > 0 {
+			c |= qYesNo
+			i += n
+			continue
+		}
+		// A particle that asks only at the end of a clause (么 for 吗).
+		if p, n := lx.final.longest(toks, i, nil); n > 0 && (i+n == len(toks) || toks[i+n].kind == tBreak) && !endsWord(toks, i, lx) {
+			c |= whClass(p)
+			i += n
+			continue
+		}
 		if toks[i].kind == tWord || toks[i].kind == tHan {
 			// 有 before a question word is existential: 酸和碱有什么区别 asks
 			// what 酸和碱的区别是什么 asks.
@@ -155,7 +209,14 @@ func questionWords(toks []tok, lx *lexicon) ([]tok, qclass) {
 						n++
 					}
 				}
+				// 怎么 right before a negation asks why: 怎么不下雨.
+				if cls == qHow && lx.whyNeg[joinText(toks[i:i+n])] {
+					if _, m := lx.neg.longest(toks, i+n, nil); m > 0 {
+						cls = qWhy
+					}
+				}
 				c |= cls
+				sawWh = true
 				i += n
 				continue
 			}
@@ -164,6 +225,51 @@ func questionWords(toks []tok, lx *lexicon) ([]tok, qclass) {
 		i++
 	}
 	return out, c
+}
+
+// aNotA returns how many tokens at toks[i] are the first copy of the verb
+// of an A-not-A question and its negator: 2 for 有没有 and 可不可以, 3 for
+// 喜欢不喜欢 (a verb of two characters); 0 if none starts there.
+func aNotA(toks []tok, i int, lx *lexicon) int {
+	han := func(j int) bool { return j < len(toks) && toks[j].kind == tHan }
+	for _, w := range []int{2, 1} { // the verb's length in tokens
+		j := i + w // the negator
+		if !han(j) || !lx.aNotA[toks[j].text] || !han(j+w) {
+			continue
+		}
+		ok := true
+		for k := range w {
+			if !han(i+k) || toks[i+k].text != toks[j+1+k].text {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return w + 1
+		}
+	}
+	return 0
+}
+
+// joinText joins the tokens' texts with spaces, as the lexicon's
+// multi-token entries are keyed.
+func joinText(toks []tok) string {
+	parts := make([]string, len(toks))
+	for i, t := range toks {
+		parts[i] = t.text
+	}
+	return strings.Join(parts, " ")
+}
+
+// endsWord reports whether toks[i] is the last token of one of the
+// lexicon's words ("word" in function.txt): 么 in 这么 is no particle.
+func endsWord(toks []tok, i int, lx *lexicon) bool {
+	for n := 2; n <= lx.wordsMax && n <= i+1; n++ {
+		if _, m := lx.words.longest(toks, i+1-n, func(p phrase) bool { return len(p.toks) == n }); m == n {
+			return true
+		}
+	}
+	return false
 }
 
 // functionWords drops the function words and fillers, marks negations,
@@ -183,6 +289,11 @@ func functionWords(toks []tok, lx *lexicon) []tok {
 		if t.kind == tWord || t.kind == tHan {
 			if _, n := lx.drop.longest(toks, i, nil); n > 0 {
 				i += n
+				continue
+			}
+			// A classifier after a demonstrative: 这个人 is 这人.
+			if lx.cl[t.text] && i > 0 && lx.dem[toks[i-1].text] {
+				i++
 				continue
 			}
 			// 为 before a quantity is the copula: 半径为3厘米 is 半径3厘米.

@@ -63,11 +63,51 @@ func (p phrase) at(toks []tok, i int) bool {
 	return true
 }
 
-// frame is a question frame: the tokens before and after the content.
+// frame is a question frame: the tokens before and after the content,
+// and for a frame of two contents ("what is the difference between * and
+// *") the tokens between them.
 type frame struct {
 	class  qclass
 	prefix []string
+	middle []string // empty for a frame of one content
 	suffix []string
+}
+
+// size is the frame's length in tokens: the longest frames apply first.
+func (f frame) size() int { return len(f.prefix) + len(f.middle) + len(f.suffix) }
+
+// expandAlternatives expands every "{a|b|…}" of a pattern, an empty
+// alternative included, into the patterns it stands for.
+func expandAlternatives(p string) ([]string, error) {
+	open := strings.IndexByte(p, '{')
+	if open < 0 {
+		if strings.ContainsAny(p, "|}") {
+			return nil, fmt.Errorf("pattern %q: | or } outside {…}", p)
+		}
+		return []string{p}, nil
+	}
+	end := strings.IndexByte(p[open:], '}')
+	if end < 0 {
+		return nil, fmt.Errorf("pattern %q: { without }", p)
+	}
+	end += open
+	if strings.ContainsAny(p[:open], "|}") {
+		return nil, fmt.Errorf("pattern %q: | or } outside {…}", p)
+	}
+	if strings.IndexByte(p[open+1:end], '{') >= 0 {
+		return nil, fmt.Errorf("pattern %q: nested {", p)
+	}
+	rest, err := expandAlternatives(p[end+1:])
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, alt := range strings.Split(p[open+1:end], "|") {
+		for _, r := range rest {
+			out = append(out, p[:open]+alt+r)
+		}
+	}
+	return out, nil
 }
 
 // lexicon holds every table of the matcher.
@@ -76,11 +116,16 @@ type lexicon struct {
 	drop      phraseTable
 	neg       phraseTable
 	wh        phraseTable // val: class name
+	aNotA     map[string]bool // the negators of an A-not-A question (有没有)
+	final     phraseTable     // val: class; particles asking only at a clause's end
+	afterWh   map[string]bool // words dropped after a question word of their clause
+	whyNeg    map[string]bool // "how" words asking "why" before a negation
 	and       map[string]bool
 	role      map[string]bool // prepositions, coverbs and relation symbols
 	resp      phraseTable     // "respectively": coordinations pair in order
 	oneAfter  map[string]bool
 	cl        map[string]bool
+	dem       map[string]bool // demonstratives, whose classifier is dropped
 	whPrep    map[string]bool   // prepositions a question word of time or place includes
 	copula    map[string]bool   // the copula and 等于, before 多少 or 几
 	words     phraseTable       // Chinese words a frame must not cut
@@ -155,8 +200,8 @@ func entryToks(s string) []string {
 
 func parseLexicon(fsys embed.FS) (*lexicon, error) {
 	lx := &lexicon{
-		drop: phraseTable{}, neg: phraseTable{}, wh: phraseTable{}, and: map[string]bool{}, role: map[string]bool{}, resp: phraseTable{},
-		oneAfter: map[string]bool{}, cl: map[string]bool{}, whPrep: map[string]bool{}, copula: map[string]bool{}, words: phraseTable{}, numbers: map[string]string{},
+		drop: phraseTable{}, neg: phraseTable{}, wh: phraseTable{}, aNotA: map[string]bool{}, final: phraseTable{}, afterWh: map[string]bool{}, whyNeg: map[string]bool{}, and: map[string]bool{}, role: map[string]bool{}, resp: phraseTable{},
+		oneAfter: map[string]bool{}, cl: map[string]bool{}, dem: map[string]bool{}, whPrep: map[string]bool{}, copula: map[string]bool{}, words: phraseTable{}, numbers: map[string]string{},
 		typeNum: map[string]bool{}, typeForm: map[string]bool{},
 		units: phraseTable{}, ops: phraseTable{}, synonyms: phraseTable{}, discourse: phraseTable{},
 	}
@@ -165,23 +210,32 @@ func parseLexicon(fsys embed.FS) (*lexicon, error) {
 		if !ok {
 			return fmt.Errorf("unknown class %q", f[0])
 		}
-		pre, suf, found := strings.Cut(f[1], "*")
-		if !found {
-			return fmt.Errorf("pattern %q has no *", f[1])
+		pats, err := expandAlternatives(f[1])
+		if err != nil {
+			return err
 		}
-		fr := frame{class: c, prefix: entryToks(pre), suffix: entryToks(suf)}
-		if len(fr.prefix)+len(fr.suffix) == 0 {
-			return fmt.Errorf("empty pattern")
+		for _, pat := range pats {
+			parts := strings.Split(pat, "*")
+			if len(parts) != 2 && len(parts) != 3 {
+				return fmt.Errorf("pattern %q: want one * or two", pat)
+			}
+			fr := frame{class: c, prefix: entryToks(parts[0]), suffix: entryToks(parts[len(parts)-1])}
+			if len(parts) == 3 {
+				if fr.middle = entryToks(parts[1]); len(fr.middle) == 0 {
+					return fmt.Errorf("pattern %q: nothing between its two *", pat)
+				}
+			}
+			if len(fr.prefix)+len(fr.suffix)+len(fr.middle) == 0 {
+				return fmt.Errorf("empty pattern")
+			}
+			lx.frames = append(lx.frames, fr)
 		}
-		lx.frames = append(lx.frames, fr)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(lx.frames, func(a, b frame) int {
-		return len(b.prefix) + len(b.suffix) - len(a.prefix) - len(a.suffix)
-	})
+	slices.SortStableFunc(lx.frames, func(a, b frame) int { return b.size() - a.size() })
 	err = readLines(fsys, "function.txt", 2, func(f []string) error {
 		kind, class, _ := strings.Cut(f[0], ":")
 		for _, w := range words(f[1]) {
@@ -198,6 +252,19 @@ func parseLexicon(fsys embed.FS) (*lexicon, error) {
 				}
 				p.val = strconv.Itoa(int(c))
 				lx.wh.add(p)
+			case "final":
+				c, ok := classByName[class]
+				if !ok {
+					return fmt.Errorf("unknown class %q", class)
+				}
+				p.val = strconv.Itoa(int(c))
+				lx.final.add(p)
+			case "anota":
+				lx.aNotA[w] = true
+			case "afterwh":
+				lx.afterWh[w] = true
+			case "whyneg":
+				lx.whyNeg[strings.Join(p.toks, " ")] = true
 			case "and":
 				lx.and[strings.Join(p.toks, " ")] = true
 			case "resp":
@@ -210,6 +277,8 @@ func parseLexicon(fsys embed.FS) (*lexicon, error) {
 				lx.oneAfter[strings.Join(p.toks, " ")] = true
 			case "cl":
 				lx.cl[w] = true
+			case "dem":
+				lx.dem[w] = true
 			case "word":
 				lx.words.add(p)
 				lx.wordsMax = max(lx.wordsMax, len(p.toks))
