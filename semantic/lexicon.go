@@ -115,7 +115,7 @@ type lexicon struct {
 	frames    []frame // longest first
 	drop      phraseTable
 	neg       phraseTable
-	wh        phraseTable // val: class name
+	wh        phraseTable     // val: class name
 	aNotA     map[string]bool // the negators of an A-not-A question (有没有)
 	final     phraseTable     // val: class; particles asking only at a clause's end
 	afterWh   map[string]bool // words dropped after a question word of their clause
@@ -125,7 +125,7 @@ type lexicon struct {
 	resp      phraseTable     // "respectively": coordinations pair in order
 	oneAfter  map[string]bool
 	cl        map[string]bool
-	dem       map[string]bool // demonstratives, whose classifier is dropped
+	dem       map[string]bool   // demonstratives, whose classifier is dropped
 	whPrep    map[string]bool   // prepositions a question word of time or place includes
 	copula    map[string]bool   // the copula and 等于, before 多少 or 几
 	words     phraseTable       // Chinese words a frame must not cut
