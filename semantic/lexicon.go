@@ -245,20 +245,17 @@ func parseLexicon(fsys embed.FS) (*lexicon, error) {
 				lx.drop.add(p)
 			case "neg":
 				lx.neg.add(p)
-			case "wh":
+			case "wh", "final":
 				c, ok := classByName[class]
 				if !ok {
 					return fmt.Errorf("unknown class %q", class)
 				}
 				p.val = strconv.Itoa(int(c))
-				lx.wh.add(p)
-			case "final":
-				c, ok := classByName[class]
-				if !ok {
-					return fmt.Errorf("unknown class %q", class)
+				if kind == "wh" {
+					lx.wh.add(p)
+				} else {
+					lx.final.add(p)
 				}
-				p.val = strconv.Itoa(int(c))
-				lx.final.add(p)
 			case "anota":
 				lx.aNotA[w] = true
 			case "afterwh":

@@ -198,11 +198,17 @@ func WithEmbedder(e Embedder) SemanticOption {
 // in (0, 1]. Default: the embedder's own ([Calibrated]), else
 // [DefaultThreshold].
 func WithThreshold(t float64) SemanticOption {
+	return similarityOption("threshold", t, func(s *Semantic) { s.threshold = t })
+}
+
+// similarityOption is an option that sets a similarity, which must be
+// in (0, 1].
+func similarityOption(name string, t float64, set func(*Semantic)) SemanticOption {
 	return semanticOptionFunc(func(s *Semantic) error {
 		if !(t > 0 && t <= 1) {
-			return configErrorf("threshold %v not in (0, 1]", t)
+			return configErrorf("%s %v not in (0, 1]", name, t)
 		}
-		s.threshold = t
+		set(s)
 		return nil
 	})
 }
@@ -262,13 +268,7 @@ func WithMaxError(delta float64) SemanticOption {
 // sent to the verifier, in (0, 1]: with a judge the tier can look further
 // than the rules alone may. Default: the threshold minus 0.15.
 func WithVerifyThreshold(t float64) SemanticOption {
-	return semanticOptionFunc(func(s *Semantic) error {
-		if !(t > 0 && t <= 1) {
-			return configErrorf("verify threshold %v not in (0, 1]", t)
-		}
-		s.verifyAt = t
-		return nil
-	})
+	return similarityOption("verify threshold", t, func(s *Semantic) { s.verifyAt = t })
 }
 
 // WithVerifyFloor sets the lowest similarity of a candidate the verifier
@@ -283,13 +283,7 @@ func WithVerifyThreshold(t float64) SemanticOption {
 // above the verify threshold turns this off. Default: the threshold minus
 // 0.35.
 func WithVerifyFloor(t float64) SemanticOption {
-	return semanticOptionFunc(func(s *Semantic) error {
-		if !(t > 0 && t <= 1) {
-			return configErrorf("verify floor %v not in (0, 1]", t)
-		}
-		s.verifyLow = t
-		return nil
-	})
+	return similarityOption("verify floor", t, func(s *Semantic) { s.verifyLow = t })
 }
 
 // DefaultVerifyYield is the least share of yes for which the tier asks the
