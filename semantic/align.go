@@ -59,6 +59,7 @@ func synonyms(toks []tok, lx *lexicon) []tok {
 					if k == 0 {
 						t.glued = toks[i].glued
 					}
+					t.mention = toks[i].mention
 					out = append(out, t)
 				}
 				i += n

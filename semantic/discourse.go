@@ -1,6 +1,7 @@
 package semantic
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -58,7 +59,7 @@ func lexQuestion(q string, lx *lexicon) []tok {
 	cs := splitClauses(q)
 	parts := make([][]tok, len(cs))
 	for i, c := range cs {
-		parts[i] = lex(q[c.start:c.end])
+		parts[i] = lexMentions(q[c.start:c.end])
 	}
 	isDiscourse := func(i int) bool { return len(parts[i]) == 0 || lx.discourse.covers(parts[i]) }
 	first, last := 0, len(cs)-1
@@ -93,6 +94,65 @@ func lexQuestion(q string, lx *lexicon) []tok {
 		}
 		out = append(out, p...)
 	}
+	return out
+}
+
+// closingQuote returns the quotation mark that closes r, or 0 when r
+// opens no quotation. The single quotes are left out: ’ is also the
+// apostrophe (don’t).
+func closingQuote(r rune) rune {
+	switch r {
+	case '"':
+		return '"'
+	case '“':
+		return '”'
+	case '「':
+		return '」'
+	case '『':
+		return '』'
+	}
+	return 0
+}
+
+// lexMentions lexes one clause, marking the words it names rather than
+// uses: those between quotation marks, and an item of a list written
+// with the enumeration comma 、 (the words either side of it). A function
+// word mentioned is the topic ("what is the difference between "a" and
+// "the"", "的、地、得有什么区别"), so the rules must keep it.
+func lexMentions(s string) []tok {
+	if !strings.ContainsAny(s, "\"“「『、") {
+		return lex(s)
+	}
+	var out []tok
+	start, quote, afterList := 0, rune(0), false
+	piece := func(end int, quoted, listEnd bool) {
+		ts := lex(s[start:end])
+		for i := range ts {
+			ts[i].mention = ts[i].mention || quoted
+		}
+		if len(ts) > 0 {
+			ts[0].mention = ts[0].mention || afterList
+			ts[len(ts)-1].mention = ts[len(ts)-1].mention || listEnd
+		}
+		out = append(out, ts...)
+		afterList = false
+	}
+	for i, r := range s {
+		size := utf8.RuneLen(r)
+		switch {
+		case quote != 0 && r == quote:
+			piece(i, true, false)
+			start, quote = i+size, 0
+		case quote == 0 && closingQuote(r) != 0:
+			piece(i, false, false)
+			start, quote = i+size, closingQuote(r)
+		case quote == 0 && r == '、':
+			piece(i, false, true)
+			start, afterList = i+size, true
+		}
+	}
+	// An unclosed quotation names nothing (a 5" screen).
+	piece(len(s), false, false)
 	return out
 }
 

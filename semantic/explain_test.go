@@ -47,6 +47,15 @@ var probeDifferent = []struct{ a, b string }{
 	{"怎么了解光合作用", "光合作用怎么了"}, // 怎么了 asks what happened only at a clause's end
 	{"他才学会乘法吗", "他学会乘法吗"},   // 才 with no question word before it is a word
 	{"谁有这本书", "这本书是什么"},     // 谁有 asks about a person
+	{"盐怎么溶于水", "盐为什么溶于水"},   // without a negation 怎么 asks how
+	{"What is the difference between mitosis and meiosis?", "What is mitosis and meiosis?"},
+	{"酸和碱有什么区别", "酸和碱有什么用"},
+	{"How is weather different from climate?", "How is weather measured?"},
+	{"What is the difference between 3/4 and 5/8?", "What is the difference between 3/4 and 5/9?"},
+	// A function word named, not used, is the topic.
+	{`What is the difference between "a" and "the"?`, `What is the difference between "an" and "the"?`},
+	{"“了”和“过”有什么区别", "“着”和“过”有什么区别"},
+	{"的、地、得有什么区别", "了、着、过有什么区别"},
 }
 
 // probeSame are paraphrases of other topics, each with what the rules
@@ -70,6 +79,7 @@ var probeSame = []probe{
 	{"What is the difference between mitosis and meiosis?", "How does meiosis differ from mitosis?", Same}, // two contents
 	{"How is weather different from climate?", "what's the difference between climate and weather", Same},
 	{"酸和碱有什么区别", "碱与酸的区别是什么", Same},
+	{"“的”“地”“得”怎么区分？", "的、地、得有什么区别", Same}, // quoted or listed, the words are named
 	{"如何区分质数和合数", "质数和合数有什么区别？", Same},
 	{"怎样才能学好数学", "怎样学好数学？", Same}, // 才 after a question word
 	{"铁为什么不溶于水", "铁怎么不溶于水", Same}, // 怎么 before a negation asks why
@@ -237,7 +247,7 @@ func FuzzExplain(f *testing.F) {
 	for _, s := range []string{"", "What is Newton's 2nd law?", "解方程 2x+3=7", "x²的导数", "\xff\xfe", "World War II",
 		"1,000.50 km/h", "四分之三", "百分之十五", "第二十一", "d/dx", "'go'", "“的”", "--5", "3/0", "一千克",
 		"x-", "-", "(", "for x", "百分之", "分之", "of", "a of b of c", "what is", "是什么", "twenty and", "一个",
-		"hi, thanks!", "um", "，，", "老师好，？", "say: hello", ". . .", "有没有", "可不可以", "喜欢不喜欢", "不不不", "么", "这么", "怎么了", "这个", "difference between and", "和有什么区别", "区分"} {
+		"hi, thanks!", "um", "，，", "老师好，？", "say: hello", ". . .", "有没有", "可不可以", "喜欢不喜欢", "不不不", "么", "这么", "怎么了", "这个", "difference between and", "和有什么区别", "区分", `"a"`, `"`, `""`, "“的”", "“", "、", "、、的", "「了」"} {
 		f.Add(s, "what is "+s)
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {

@@ -120,29 +120,24 @@ func cutsWord(toks []tok, f frame, lx *lexicon) bool {
 	return len(f.suffix) > 0 && cut(len(toks)-len(f.suffix)) || len(f.prefix) > 0 && cut(len(f.prefix))
 }
 
+// hasPrefix reports whether toks start with p's words, none of them
+// mentioned (a frame's words are used, not named).
 func hasPrefix(toks []tok, p []string) bool {
 	if len(p) > len(toks) {
 		return false
 	}
 	for i, s := range p {
-		if toks[i].text != s {
+		if toks[i].text != s || toks[i].mention {
 			return false
 		}
 	}
 	return true
 }
 
+// hasSuffix reports whether toks end with p's words, none of them
+// mentioned.
 func hasSuffix(toks []tok, p []string) bool {
-	if len(p) > len(toks) {
-		return false
-	}
-	off := len(toks) - len(p)
-	for i, s := range p {
-		if toks[off+i].text != s {
-			return false
-		}
-	}
-	return true
+	return len(p) <= len(toks) && hasPrefix(toks[len(toks)-len(p):], p)
 }
 
 // whClass is the class of a question word of function.txt.
@@ -160,6 +155,11 @@ func questionWords(toks []tok, lx *lexicon) ([]tok, qclass) {
 	for i := 0; i < len(toks); {
 		if toks[i].kind == tBreak {
 			sawWh = false
+		}
+		if toks[i].mention {
+			out = append(out, toks[i])
+			i++
+			continue
 		}
 		if sawWh && lx.afterWh[toks[i].text] {
 			i++
@@ -286,7 +286,7 @@ func functionWords(toks []tok, lx *lexicon) []tok {
 	out := make([]tok, 0, len(toks))
 	for i := 0; i < len(toks); {
 		t := toks[i]
-		if t.kind == tWord || t.kind == tHan {
+		if (t.kind == tWord || t.kind == tHan) && !t.mention {
 			if _, n := lx.drop.longest(toks, i, nil); n > 0 {
 				i += n
 				continue

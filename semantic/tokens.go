@@ -26,6 +26,10 @@ type tok struct {
 	text  string
 	kind  tkind
 	glued bool // no space before it
+	// mention: the word is named, not used (quoted, or an item of a
+	// Chinese list): "the difference between "a" and "the"", 的、地、得.
+	// It is content, never a function or question word.
+	mention bool
 }
 
 // lex splits a question into tokens: words (lower-cased by [prepare],
