@@ -80,6 +80,8 @@ var probeSame = []probe{
 	{"How is weather different from climate?", "what's the difference between climate and weather", Same},
 	{"酸和碱有什么区别", "碱与酸的区别是什么", Same},
 	{"“的”“地”“得”怎么区分？", "的、地、得有什么区别", Same}, // quoted or listed, the words are named
+	{"mitosis vs meiosis", "What is the difference between meiosis and mitosis?", Same},
+	{"酸和碱有什么区别？明天要考试", "酸与碱的区别是什么？明天要考试", Same}, // a frame frames its clause
 	{"如何区分质数和合数", "质数和合数有什么区别？", Same},
 	{"怎样才能学好数学", "怎样学好数学？", Same}, // 才 after a question word
 	{"铁为什么不溶于水", "铁怎么不溶于水", Same}, // 怎么 before a negation asks why

@@ -53,10 +53,33 @@ func (c qclass) String() string {
 // specific reports classes other than the generic "what".
 func (c qclass) specific() qclass { return c &^ qAsk }
 
-// stripFrames removes the question frames around the content ("can you
-// explain …", "… 是什么", "what does … say"), repeatedly, longest first,
-// and returns the classes they ask.
+// stripFrames removes the question frames ("can you explain …", "… 是什么",
+// "what does … say"), repeatedly, longest first, around the whole
+// question and then around each of its clauses, and returns the classes
+// they ask. A frame may frame the question ("请问，…是什么") or one clause
+// of it: "怎么区分A和B？明天要考试" asks what "怎么区分A和B" asks, with a
+// clause of context after it.
 func stripFrames(toks []tok, lx *lexicon) ([]tok, qclass) {
+	toks, c := stripClauseFrames(toks, lx)
+	out := toks[:0:0]
+	for start := 0; start <= len(toks); {
+		end := start
+		for end < len(toks) && toks[end].kind != tBreak {
+			end++
+		}
+		clause, cc := stripClauseFrames(toks[start:end], lx)
+		out = append(out, clause...)
+		c |= cc
+		if end < len(toks) {
+			out = append(out, toks[end])
+		}
+		start = end + 1
+	}
+	return out, c
+}
+
+// stripClauseFrames strips the frames of one clause.
+func stripClauseFrames(toks []tok, lx *lexicon) ([]tok, qclass) {
 	var c qclass
 	for changed := true; changed && len(toks) > 0; {
 		changed = false
