@@ -2,6 +2,7 @@ package semantic
 
 import (
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -61,6 +62,9 @@ func (c qclass) specific() qclass { return c &^ qAsk }
 // clause of context after it.
 func stripFrames(toks []tok, lx *lexicon) ([]tok, qclass) {
 	toks, c := stripClauseFrames(toks, lx)
+	if !slices.ContainsFunc(toks, func(t tok) bool { return t.kind == tBreak }) {
+		return toks, c // one clause: the whole question
+	}
 	out := toks[:0:0]
 	for start := 0; start <= len(toks); {
 		end := start
@@ -83,7 +87,8 @@ func stripClauseFrames(toks []tok, lx *lexicon) ([]tok, qclass) {
 	var c qclass
 	for changed := true; changed && len(toks) > 0; {
 		changed = false
-		for _, f := range lx.frames {
+		for _, fi := range framesFor(toks, lx) {
+			f := lx.frames[fi]
 			n := len(f.prefix) + len(f.suffix)
 			if len(toks) <= n || !hasPrefix(toks, f.prefix) || !hasSuffix(toks, f.suffix) || cutsWord(toks, f, lx) {
 				continue
@@ -102,6 +107,20 @@ func stripClauseFrames(toks []tok, lx *lexicon) ([]tok, qclass) {
 		}
 	}
 	return toks, c
+}
+
+// framesFor returns, longest first, the indexes of the frames that may
+// apply to toks: those starting with its first token, those without a
+// prefix ending with its last, and those with neither.
+func framesFor(toks []tok, lx *lexicon) []int {
+	a, b := lx.byFirst[toks[0].text], lx.byLast[toks[len(toks)-1].text]
+	if len(b) == 0 && len(lx.bare) == 0 {
+		return a
+	}
+	out := make([]int, 0, len(a)+len(b)+len(lx.bare))
+	out = append(append(append(out, a...), b...), lx.bare...)
+	slices.Sort(out)
+	return out
 }
 
 // joinContents finds the first occurrence of middle in toks with content

@@ -113,6 +113,11 @@ func expandAlternatives(p string) ([]string, error) {
 // lexicon holds every table of the matcher.
 type lexicon struct {
 	frames    []frame // longest first
+	// The frames by the text they must start with (byFirst), or, with no
+	// prefix, end with (byLast); bare are those with neither ("* vs *").
+	// Each list holds indexes into frames, in order.
+	byFirst, byLast map[string][]int
+	bare            []int
 	drop      phraseTable
 	neg       phraseTable
 	wh        phraseTable     // val: class name
@@ -236,6 +241,17 @@ func parseLexicon(fsys embed.FS) (*lexicon, error) {
 		return nil, err
 	}
 	slices.SortStableFunc(lx.frames, func(a, b frame) int { return b.size() - a.size() })
+	lx.byFirst, lx.byLast = map[string][]int{}, map[string][]int{}
+	for i, f := range lx.frames {
+		switch {
+		case len(f.prefix) > 0:
+			lx.byFirst[f.prefix[0]] = append(lx.byFirst[f.prefix[0]], i)
+		case len(f.suffix) > 0:
+			lx.byLast[f.suffix[len(f.suffix)-1]] = append(lx.byLast[f.suffix[len(f.suffix)-1]], i)
+		default:
+			lx.bare = append(lx.bare, i)
+		}
+	}
 	err = readLines(fsys, "function.txt", 2, func(f []string) error {
 		kind, class, _ := strings.Cut(f[0], ":")
 		for _, w := range words(f[1]) {
