@@ -112,36 +112,36 @@ func expandAlternatives(p string) ([]string, error) {
 
 // lexicon holds every table of the matcher.
 type lexicon struct {
-	frames    []frame // longest first
+	frames []frame // longest first
 	// The frames by the text they must start with (byFirst), or, with no
 	// prefix, end with (byLast); bare are those with neither ("* vs *").
 	// Each list holds indexes into frames, in order.
 	byFirst, byLast map[string][]int
 	bare            []int
-	drop      phraseTable
-	neg       phraseTable
-	wh        phraseTable     // val: class name
-	aNotA     map[string]bool // the negators of an A-not-A question (有没有)
-	final     phraseTable     // val: class; particles asking only at a clause's end
-	afterWh   map[string]bool // words dropped after a question word of their clause
-	whyNeg    map[string]bool // "how" words asking "why" before a negation
-	and       map[string]bool
-	role      map[string]bool // prepositions, coverbs and relation symbols
-	resp      phraseTable     // "respectively": coordinations pair in order
-	oneAfter  map[string]bool
-	cl        map[string]bool
-	dem       map[string]bool   // demonstratives, whose classifier is dropped
-	whPrep    map[string]bool   // prepositions a question word of time or place includes
-	copula    map[string]bool   // the copula and 等于, before 多少 or 几
-	words     phraseTable       // Chinese words a frame must not cut
-	wordsMax  int               // the longest of them, in tokens
-	typeNum   map[string]bool   // nouns naming a number literal's type
-	typeForm  map[string]bool   // nouns naming a formula's type
-	numbers   map[string]string // word → "3", "x100", "o2"
-	units     phraseTable       // val: canonical; flag: any/num
-	ops       phraseTable       // val: symbol; flag: sym/bin/post
-	synonyms  phraseTable       // val: canonical text (tokenized again)
-	discourse phraseTable       // flag: open/clause
+	drop            phraseTable
+	neg             phraseTable
+	wh              phraseTable     // val: class name
+	aNotA           map[string]bool // the negators of an A-not-A question (有没有)
+	final           phraseTable     // val: class; particles asking only at a clause's end
+	afterWh         map[string]bool // words dropped after a question word of their clause
+	whyNeg          map[string]bool // "how" words asking "why" before a negation
+	and             map[string]bool
+	role            map[string]bool // prepositions, coverbs and relation symbols
+	resp            phraseTable     // "respectively": coordinations pair in order
+	oneAfter        map[string]bool
+	cl              map[string]bool
+	dem             map[string]bool   // demonstratives, whose classifier is dropped
+	whPrep          map[string]bool   // prepositions a question word of time or place includes
+	copula          map[string]bool   // the copula and 等于, before 多少 or 几
+	words           phraseTable       // Chinese words a frame must not cut
+	wordsMax        int               // the longest of them, in tokens
+	typeNum         map[string]bool   // nouns naming a number literal's type
+	typeForm        map[string]bool   // nouns naming a formula's type
+	numbers         map[string]string // word → "3", "x100", "o2"
+	units           phraseTable       // val: canonical; flag: any/num
+	ops             phraseTable       // val: symbol; flag: sym/bin/post
+	synonyms        phraseTable       // val: canonical text (tokenized again)
+	discourse       phraseTable       // flag: open/clause
 }
 
 var loadLexicon = sync.OnceValue(func() *lexicon {
