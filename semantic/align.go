@@ -240,26 +240,8 @@ func coordinationSwap(a, b []tok) bool {
 // more often than the other, and reports a conflict when each side has
 // one the other lacks: a value changed, not one added.
 func literalDiff(a, b []tok, kinds ...tkind) (string, bool) {
-	d := multisetDiff(a, b, kinds...)
-	if d == "" {
-		return "", false
-	}
-	count := map[string]int{}
-	for _, t := range a {
-		if slices.Contains(kinds, t.kind) {
-			count[t.text]++
-		}
-	}
-	for _, t := range b {
-		if slices.Contains(kinds, t.kind) {
-			count[t.text]--
-		}
-	}
-	moreA, moreB := false, false
-	for _, n := range count {
-		moreA, moreB = moreA || n > 0, moreB || n < 0
-	}
-	return d, moreA && moreB
+	onlyA, onlyB := sideDiff(a, b, kinds)
+	return describeDiff(onlyA, onlyB), len(onlyA) > 0 && len(onlyB) > 0
 }
 
 // rolesMoved reports whether two questions with the same tokens in
@@ -310,6 +292,13 @@ func rolesMoved(a, b []tok) bool {
 // multisetDiff describes the tokens of the given kinds (all kinds when
 // none) that one side has more often than the other, "" when none.
 func multisetDiff(a, b []tok, kinds ...tkind) string {
+	return describeDiff(sideDiff(a, b, kinds))
+}
+
+// sideDiff returns, sorted, the texts of the tokens of the given kinds
+// (all kinds when none) that a has more often than b, and those b has
+// more often than a.
+func sideDiff(a, b []tok, kinds []tkind) (onlyA, onlyB []string) {
 	count := map[string]int{}
 	keep := func(t tok) bool { return len(kinds) == 0 || slices.Contains(kinds, t.kind) }
 	for _, t := range a {
@@ -322,7 +311,6 @@ func multisetDiff(a, b []tok, kinds ...tkind) string {
 			count[t.text]--
 		}
 	}
-	var onlyA, onlyB []string
 	for s, n := range count {
 		for ; n > 0; n-- {
 			onlyA = append(onlyA, s)
@@ -331,11 +319,16 @@ func multisetDiff(a, b []tok, kinds ...tkind) string {
 			onlyB = append(onlyB, s)
 		}
 	}
+	slices.Sort(onlyA)
+	slices.Sort(onlyB)
+	return onlyA, onlyB
+}
+
+// describeDiff is a difference's detail, "" when there is none.
+func describeDiff(onlyA, onlyB []string) string {
 	if len(onlyA)+len(onlyB) == 0 {
 		return ""
 	}
-	slices.Sort(onlyA)
-	slices.Sort(onlyB)
 	return fmt.Sprintf("%q / %q", strings.Join(onlyA, " "), strings.Join(onlyB, " "))
 }
 
