@@ -87,40 +87,47 @@ func stripClauseFrames(toks []tok, lx *lexicon) ([]tok, qclass) {
 	var c qclass
 	for changed := true; changed && len(toks) > 0; {
 		changed = false
-		for _, fi := range framesFor(toks, lx) {
-			f := lx.frames[fi]
+		eachFrame(toks, lx, func(f frame) bool {
 			n := len(f.prefix) + len(f.suffix)
 			if len(toks) <= n || !hasPrefix(toks, f.prefix) || !hasSuffix(toks, f.suffix) || cutsWord(toks, f, lx) {
-				continue
+				return false
 			}
 			inner := toks[len(f.prefix) : len(toks)-len(f.suffix)]
 			if len(f.middle) > 0 {
 				var ok bool
 				if inner, ok = joinContents(inner, f.middle); !ok {
-					continue
+					return false
 				}
 			}
-			toks = inner
-			c |= f.class
-			changed = true
-			break
-		}
+			toks, c, changed = inner, c|f.class, true
+			return true
+		})
 	}
 	return toks, c
 }
 
-// framesFor returns, longest first, the indexes of the frames that may
-// apply to toks: those starting with its first token, those without a
-// prefix ending with its last, and those with neither.
-func framesFor(toks []tok, lx *lexicon) []int {
-	a, b := lx.byFirst[toks[0].text], lx.byLast[toks[len(toks)-1].text]
-	if len(b) == 0 && len(lx.bare) == 0 {
-		return a
+// eachFrame calls f, longest first, with the frames that may apply to
+// toks (those starting with its first token, those without a prefix
+// ending with its last, and those with neither) until f returns true:
+// a merge of the three index lists, which are in the frames' order.
+func eachFrame(toks []tok, lx *lexicon, f func(frame) bool) {
+	lists := [3][]int{lx.byFirst[toks[0].text], lx.byLast[toks[len(toks)-1].text], lx.bare}
+	for {
+		best := -1
+		for k, l := range lists {
+			if len(l) > 0 && (best < 0 || l[0] < lists[best][0]) {
+				best = k
+			}
+		}
+		if best < 0 {
+			return
+		}
+		fi := lists[best][0]
+		lists[best] = lists[best][1:]
+		if f(lx.frames[fi]) {
+			return
+		}
 	}
-	out := make([]int, 0, len(a)+len(b)+len(lx.bare))
-	out = append(append(append(out, a...), b...), lx.bare...)
-	slices.Sort(out)
-	return out
 }
 
 // joinContents finds the first occurrence of middle in toks with content
@@ -136,7 +143,7 @@ func joinContents(toks []tok, middle []string) ([]tok, bool) {
 		if r, _ := utf8.DecodeRuneInString(middle[0]); isCJK(r) {
 			and = tok{text: "和", kind: tHan, glued: true}
 		}
-		out := make([]tok, 0, i+1+len(toks)-i-len(middle))
+		out := make([]tok, 0, len(toks)+1-len(middle))
 		out = append(out, toks[:i]...)
 		out = append(out, and)
 		after := toks[i+len(middle):]
@@ -214,17 +221,11 @@ func questionWords(toks []tok, lx *lexicon) ([]tok, qclass) {
 			i += n
 			continue
 		}
-		// A particle that asks only at the end of a clause (么 for 吗).
-		if p, n := lx.final.longest(toks, i, nil); n > 0 && (i+n == len(toks) || toks[i+n].kind == tBreak) && !endsWord(toks, i, lx) {
-			c |= whClass(p)
-			i += n
-			continue
-		}
 		if toks[i].kind == tWord || toks[i].kind == tHan {
 			// 有 before a question word is existential: 酸和碱有什么区别 asks
 			// what 酸和碱的区别是什么 asks.
 			if toks[i].text == "有" && i+1 < len(toks) {
-				if _, n := lx.wh.longest(toks, i+1, nil); n > 0 {
+				if _, n := whAt(toks, i+1, lx); n > 0 {
 					i++
 					continue
 				}
@@ -233,12 +234,12 @@ func questionWords(toks []tok, lx *lexicon) ([]tok, qclass) {
 			// question phrase's own, as "in" is in "in what year": 结束于
 			// 哪年 asks what 哪年结束 asks.
 			if lx.whPrep[toks[i].text] && i+1 < len(toks) {
-				if p, n := lx.wh.longest(toks, i+1, nil); n > 0 && whClass(p)&(qWhen|qWhere) != 0 {
+				if p, n := whAt(toks, i+1, lx); n > 0 && whClass(p)&(qWhen|qWhere) != 0 {
 					i++
 					continue
 				}
 			}
-			if p, n := lx.wh.longest(toks, i, nil); n > 0 {
+			if p, n := whAt(toks, i, lx); n > 0 {
 				cls := whClass(p)
 				// 多少 and 几 after the copula or 等于 ask for a value, as
 				// "what is" does (x的导数是多少, 1加1等于几); a classifier after
@@ -267,6 +268,19 @@ func questionWords(toks []tok, lx *lexicon) ([]tok, qclass) {
 		i++
 	}
 	return out, c
+}
+
+// whAt returns the question word at toks[i] and its length in tokens.
+// A word of function.txt's "final" kind (么 for 吗, 怎么了) asks only at
+// the end of a clause and when it does not end a word (这么).
+func whAt(toks []tok, i int, lx *lexicon) (phrase, int) {
+	return lx.wh.longest(toks, i, func(p phrase) bool {
+		if p.flag != "final" {
+			return true
+		}
+		end := i + len(p.toks)
+		return (end == len(toks) || toks[end].kind == tBreak) && !endsWord(toks, i, lx)
+	})
 }
 
 // aNotA returns how many tokens at toks[i] are the first copy of the verb
@@ -374,11 +388,7 @@ func setMatch(m map[string]bool, toks []tok, i int) int {
 		if i+n > len(toks) {
 			continue
 		}
-		parts := make([]string, n)
-		for k := range n {
-			parts[k] = toks[i+k].text
-		}
-		if m[strings.Join(parts, " ")] {
+		if m[joinText(toks[i:i+n])] {
 			return n
 		}
 	}

@@ -37,13 +37,13 @@ func (t phraseTable) add(p phrase) {
 }
 
 // longest returns the longest entry matching toks at i, and its length in
-// tokens; ok(p) filters the entries.
+// tokens; ok(p), asked only of entries that match, filters them.
 func (t phraseTable) longest(toks []tok, i int, ok func(phrase) bool) (phrase, int) {
 	if i >= len(toks) {
 		return phrase{}, 0
 	}
 	for _, p := range t[toks[i].text] {
-		if (ok == nil || ok(p)) && p.at(toks, i) {
+		if p.at(toks, i) && (ok == nil || ok(p)) {
 			return p, len(p.toks)
 		}
 	}
@@ -120,9 +120,8 @@ type lexicon struct {
 	bare            []int
 	drop            phraseTable
 	neg             phraseTable
-	wh              phraseTable     // val: class name
+	wh              phraseTable     // val: class name; flag "final": only at a clause's end
 	aNotA           map[string]bool // the negators of an A-not-A question (有没有)
-	final           phraseTable     // val: class; particles asking only at a clause's end
 	afterWh         map[string]bool // words dropped after a question word of their clause
 	whyNeg          map[string]bool // "how" words asking "why" before a negation
 	and             map[string]bool
@@ -205,7 +204,7 @@ func entryToks(s string) []string {
 
 func parseLexicon(fsys embed.FS) (*lexicon, error) {
 	lx := &lexicon{
-		drop: phraseTable{}, neg: phraseTable{}, wh: phraseTable{}, aNotA: map[string]bool{}, final: phraseTable{}, afterWh: map[string]bool{}, whyNeg: map[string]bool{}, and: map[string]bool{}, role: map[string]bool{}, resp: phraseTable{},
+		drop: phraseTable{}, neg: phraseTable{}, wh: phraseTable{}, aNotA: map[string]bool{}, afterWh: map[string]bool{}, whyNeg: map[string]bool{}, and: map[string]bool{}, role: map[string]bool{}, resp: phraseTable{},
 		oneAfter: map[string]bool{}, cl: map[string]bool{}, dem: map[string]bool{}, whPrep: map[string]bool{}, copula: map[string]bool{}, words: phraseTable{}, numbers: map[string]string{},
 		typeNum: map[string]bool{}, typeForm: map[string]bool{},
 		units: phraseTable{}, ops: phraseTable{}, synonyms: phraseTable{}, discourse: phraseTable{},
@@ -267,11 +266,10 @@ func parseLexicon(fsys embed.FS) (*lexicon, error) {
 					return fmt.Errorf("unknown class %q", class)
 				}
 				p.val = strconv.Itoa(int(c))
-				if kind == "wh" {
-					lx.wh.add(p)
-				} else {
-					lx.final.add(p)
+				if kind == "final" {
+					p.flag = "final" // a question word only at a clause's end
 				}
+				lx.wh.add(p)
 			case "anota":
 				lx.aNotA[w] = true
 			case "afterwh":
