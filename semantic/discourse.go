@@ -128,7 +128,7 @@ func lexMentions(s string) []tok {
 	piece := func(end int, quoted, listEnd bool) {
 		ts := lex(s[start:end])
 		for i := range ts {
-			ts[i].mention = ts[i].mention || quoted
+			ts[i].mention = quoted
 		}
 		if len(ts) > 0 {
 			ts[0].mention = ts[0].mention || afterList

@@ -142,7 +142,7 @@ var probeAdded = []probe{
 	{"一元二次方程", "二元二次方程", Different},
 	// A formula one side only has may be the other's words: open.
 	{"What is the volume of a cube with side 4 cm?", "volume of cube a = 4 cm", Unsure},
-	{"y = 2x + 1 的斜率是多少", "y = 2x + 1 的斜率是多少", Same},
+	{"y = 2x + 1 的斜率是多少", "求y=2x+1的斜率", Same}, // one formula, spaced or not
 	{"Solve 2x + 1 = 5", "Solve 2x + 1 = 7", Different},
 }
 
