@@ -380,7 +380,7 @@ func (c *Companion) ask(ctx context.Context, t *turn) (*Answer, error) {
 				cancel() // the answer is whole: nothing runs on its context
 				a.Timings.Cache = t.t.Cache
 			},
-			func(*Answer) {})
+			nil)
 	}
 	if hit, ok := c.lookup(ctx, t); ok {
 		return c.hitAnswer(t, hit), nil

@@ -54,8 +54,8 @@ type hedgeRun[R any] struct {
 // running after the hedge delay, the miss path at once: serve turns a hit
 // into the result; miss opens the miss path for a turn (a copy of t, so
 // that the two do not share it), under a context that keep receives with
-// the result to cancel when the result is done with, and drop lets go of
-// a miss's result the hit made useless. The lookup runs on the caller's
+// the result to cancel when the result is done with, and drop, unless
+// nil, lets go of a miss's result the hit made useless. The lookup runs on the caller's
 // goroutine and the miss path only when the timer fires, so a lookup
 // that is fast costs a timer, not a goroutine.
 func hedged[R any](c *Companion, ctx context.Context, t *turn,
@@ -86,11 +86,13 @@ func hedged[R any](c *Companion, ctx context.Context, t *turn,
 	if ok {
 		h.cancel()
 		c.counters.hedgesAbandoned.Add(1)
-		go func() {
-			if m := <-h.out; m.err == nil {
-				drop(m.r)
-			}
-		}()
+		if drop != nil { // the miss path's outcome lands in a buffer otherwise
+			go func() {
+				if m := <-h.out; m.err == nil {
+					drop(m.r)
+				}
+			}()
+		}
 		return serve(hit), nil
 	}
 	m := <-h.out
